@@ -1,0 +1,33 @@
+// One line per event, as text or as a JSON object (--log-format json).
+export type LogFormat = "text" | "json";
+export type Fields = Record<string, string | number | boolean>;
+
+export class Log {
+  constructor(
+    private readonly format: LogFormat,
+    private readonly quiet: boolean,
+  ) {}
+
+  /** Startup, stats and summary lines: silenced by --quiet. */
+  info(event: string, message: string, fields: Fields = {}): void {
+    if (!this.quiet) process.stdout.write(this.line("info", event, message, fields));
+  }
+
+  /** Warnings and errors always print, on stderr. */
+  error(event: string, message: string, fields: Fields = {}): void {
+    process.stderr.write(this.line("error", event, message, fields));
+  }
+
+  warn(event: string, message: string, fields: Fields = {}): void {
+    process.stderr.write(this.line("warn", event, message, fields));
+  }
+
+  private line(level: string, event: string, message: string, fields: Fields): string {
+    if (this.format === "json") {
+      return JSON.stringify({ time: new Date().toISOString(), level, event, message, ...fields }) + "\n";
+    }
+    const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join("");
+    const prefix = level === "info" ? "ringside" : `ringside: ${level}`;
+    return `${prefix}: ${message}${kv}\n`;
+  }
+}

@@ -1,0 +1,71 @@
+// Every `serve` flag in one table: parseArgs options, env fallbacks, --help and
+// the README table are all made from it.
+
+export type OptionKind = "int" | "duration" | "string" | "bool" | "list" | "choice";
+
+export interface OptionSpec {
+  flag: string;
+  kind: OptionKind;
+  env?: string;
+  /** Default as the user would type it (shown in --help). */
+  def?: string;
+  /** For durations: what a bare number means. */
+  unit?: "ms" | "s";
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  arg?: string;
+  help: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: "port", kind: "int", env: "PORT", def: "8000", min: 0, max: 65535, help: "TCP port (0: any free port, printed at start)" },
+  { flag: "host", kind: "string", env: "HOST", def: "0.0.0.0", arg: "ADDR", help: "numeric IPv4/IPv6 address or localhost; use 127.0.0.1 outside containers" },
+  { flag: "mode", kind: "choice", env: "RINGSIDE_MODE", def: "spin", choices: ["spin", "sqpoll", "batch"], help: "spin: SQPOLL + busy loop (wants spare cores); sqpoll: SQPOLL + blocking waits; batch: no SQPOLL, one syscall per batch" },
+  { flag: "keep-alive", kind: "bool", env: "RINGSIDE_KEEP_ALIVE", help: "persistent HTTP/1.1 connections and pipelining (default: HTTP/1.0, close after each response)" },
+  { flag: "body", kind: "string", env: "RINGSIDE_BODY", def: "Have a nice day!\\n", arg: "TEXT", help: "response body" },
+  { flag: "body-file", kind: "string", env: "RINGSIDE_BODY_FILE", arg: "PATH", help: "response body read from a file (instead of --body)" },
+  { flag: "status", kind: "int", env: "RINGSIDE_STATUS", def: "200", min: 200, max: 599, help: "response status code; the reason phrase is the standard one" },
+  { flag: "content-type", kind: "string", env: "RINGSIDE_CONTENT_TYPE", def: "text/html", arg: "TYPE", help: "Content-type of the response" },
+  { flag: "header", kind: "list", env: "RINGSIDE_HEADERS", arg: "'NAME: VALUE'", help: "extra response header, repeatable (env: newline-separated)" },
+  { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
+  { flag: "sq-cpu", kind: "int", env: "RINGSIDE_SQ_CPU", min: 0, max: 4095, arg: "N", help: "pin the SQPOLL kernel thread to CPU N (default: unpinned)" },
+  { flag: "cpu", kind: "int", env: "RINGSIDE_CPU", min: 0, max: 4095, arg: "N", help: "pin the ringside-ring thread to CPU N (default: unpinned)" },
+  { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", def: "1000ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL thread sleeps" },
+  { flag: "spin-budget", kind: "duration", env: "RINGSIDE_SPIN_BUDGET", def: "100ms", unit: "ms", min: 0, max: 3_600_000, help: "spin mode: idle time before the ring thread parks in a blocking wait; 'forever' never parks" },
+  { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", def: "4096", min: 1, max: 65536, help: "open connections at most; the rest wait in the listen backlog" },
+  { flag: "backlog", kind: "int", env: "RINGSIDE_BACKLOG", def: "4096", min: 1, max: 65535, help: "listen backlog (capped by net.core.somaxconn)" },
+  { flag: "max-header-size", kind: "int", env: "RINGSIDE_MAX_HEADER_SIZE", def: "8192", min: 256, max: 1 << 20, help: "request header block limit in bytes (over it: 431)" },
+  { flag: "max-body-size", kind: "int", env: "RINGSIDE_MAX_BODY_SIZE", def: "1048576", min: 0, max: 0xffffffff, help: "request body limit in bytes (over it: 413); bodies are read and discarded" },
+  { flag: "max-requests", kind: "int", env: "RINGSIDE_MAX_REQUESTS", def: "0", min: 0, max: 0xffffffff, help: "keep-alive: requests per connection before it closes (0: unlimited)" },
+  { flag: "idle-timeout", kind: "duration", env: "RINGSIDE_IDLE_TIMEOUT", def: "5s", unit: "s", min: 1, max: 3_600_000, help: "keep-alive: close a connection idle between requests this long" },
+  { flag: "header-timeout", kind: "duration", env: "RINGSIDE_HEADER_TIMEOUT", def: "10s", unit: "s", min: 1, max: 3_600_000, help: "close a client that has not sent a whole request (and body) in this time" },
+  { flag: "drain-timeout", kind: "duration", env: "RINGSIDE_DRAIN_TIMEOUT", def: "5s", unit: "s", min: 0, max: 3_600_000, help: "on SIGTERM/SIGINT: time in-flight requests get to finish" },
+  { flag: "stats-interval", kind: "duration", env: "RINGSIDE_STATS_INTERVAL", def: "0", unit: "s", min: 0, max: 3_600_000, help: "print one line of rates and counters every interval (0: off)" },
+  { flag: "log-format", kind: "choice", env: "RINGSIDE_LOG_FORMAT", def: "text", choices: ["text", "json"], help: "log lines as text or JSON objects" },
+  { flag: "quiet", kind: "bool", env: "RINGSIDE_QUIET", help: "no startup, stats or summary lines; errors still print" },
+  { flag: "help", kind: "bool", help: "show this help" },
+  { flag: "version", kind: "bool", help: "print the version" },
+];
+
+export function usage(version: string): string {
+  const rows = OPTIONS.map((o) => {
+    const arg = o.kind === "bool" ? "" : ` ${o.arg ?? (o.kind === "duration" ? "DURATION" : o.kind === "choice" ? o.choices!.join("|") : "N")}`;
+    const extra = [
+      o.def !== undefined ? `default ${o.def}` : "",
+      o.unit ? `bare number: ${o.unit}` : "",
+      o.env ? `env ${o.env}` : "",
+    ].filter(Boolean).join("; ");
+    return `  --${o.flag}${arg}\n      ${o.help}${extra ? ` (${extra})` : ""}`;
+  });
+  return [
+    `ringside ${version}: canned-response HTTP server on an io_uring SQPOLL ring`,
+    "",
+    "usage: bun run serve [options]",
+    "",
+    "Durations take ms, s or m (250ms, 5s, 1m).",
+    "Flags override environment variables.",
+    "",
+    ...rows,
+  ].join("\n");
+}

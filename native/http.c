@@ -267,7 +267,7 @@ static int apply_field(struct parser *ps, struct span name, struct span value)
 		rc = RS_FRAME_BAD; /* RFC 9112 3.2: more than one Host */
 	if (rc)
 		return rc;
-	/* Both framings at once: the classic smuggling vector (RFC 9112 6.1). */
+	/* Both framings at once: a smuggling vector (RFC 9112 6.1). */
 	return ps->has_cl && ps->has_te ? RS_FRAME_BAD : 0;
 }
 

@@ -227,7 +227,7 @@ static int apply_transfer_encoding(struct parser *ps, struct span v)
 	struct span coding;
 	int seen = 0;
 
-	/* HTTP/1.0 has no chunked framing (RFC 9112 6.1). */
+	/* RFC 9112 6.1: in HTTP/1.0 it means the framing is faulty. */
 	if (ps->minor_version == 0)
 		return RS_FRAME_BAD;
 	while (next_element(&v, &coding)) {
@@ -329,10 +329,12 @@ static void fill_request(const struct parser *ps, struct rs_request *out)
 	out->content_length = ps->has_cl ? ps->content_length : 0;
 	out->is_head = ps->is_head;
 	out->minor_version = ps->minor_version;
-	out->connection = ps->conn_close	? RS_CONN_CLOSE
-			  : ps->conn_keep_alive ? RS_CONN_KEEP_ALIVE
-						: RS_CONN_DEFAULT;
-	out->chunked = ps->has_te;
+	out->connection = RS_CONN_DEFAULT;
+	if (ps->conn_close)
+		out->connection = RS_CONN_CLOSE;
+	else if (ps->conn_keep_alive)
+		out->connection = RS_CONN_KEEP_ALIVE;
+	out->chunked = ps->has_te; /* check_block: TE implies final chunked */
 }
 
 int rs_frame(const uint8_t *buf, size_t len, size_t max_header,

@@ -10,6 +10,11 @@
  * value is an RS_FRAME_* error for which the caller answers and closes.
  * Empty lines before the request line are skipped (RFC 9112 2.2) and count in
  * the returned length and against max_header.
+ *
+ * Only the first max_header bytes are examined (a max_header above INT_MAX
+ * counts as INT_MAX, so the length fits the int). A byte that cannot belong
+ * to a request is BAD as soon as it is seen, complete block or not; a prefix
+ * of a complete block is always MORE. *out is written only when > 0.
  */
 #ifndef RINGSIDE_HTTP_H
 #define RINGSIDE_HTTP_H

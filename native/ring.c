@@ -125,8 +125,19 @@ static void handle_accept(struct rs_server *s, const struct io_uring_cqe *cqe)
 
 /* ---- close ------------------------------------------------------------- */
 
-/* The slot is free as soon as the close is queued: no other operation of
- * this connection is in flight, and a new tenant bumps the generation. */
+/* The slot is free as soon as its close is queued (or done by a linked
+ * close): no other operation of this connection is in flight, and a new
+ * tenant bumps the generation. */
+static void release_conn(struct rs_server *s, struct conn *c)
+{
+	c->state = CONN_FREE;
+	c->gen++;
+	if (!s->fixed_files)
+		s->free_slots[s->nfree++] = conn_idx(s, c);
+	CTR_ADD(s, active, -1);
+	maybe_rearm_accept(s);
+}
+
 static void close_conn(struct rs_server *s, struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(s);
@@ -136,12 +147,7 @@ static void close_conn(struct rs_server *s, struct conn *c)
 	else
 		io_uring_prep_close(sqe, c->fd);
 	io_uring_sqe_set_data64(sqe, encode_ud(OP_CLOSE, c->gen, conn_idx(s, c)));
-	c->state = CONN_FREE;
-	c->gen++;
-	if (!s->fixed_files)
-		s->free_slots[s->nfree++] = conn_idx(s, c);
-	CTR_ADD(s, active, -1);
-	maybe_rearm_accept(s);
+	release_conn(s, c);
 }
 
 /* Shut our side, then read until the client's EOF: closing with unread
@@ -266,12 +272,27 @@ static uint32_t frame_requests(struct rs_server *s, struct conn *c)
 	return off;
 }
 
+/* MSG_WAITALL: the kernel retries a short send itself, so a short result
+ * means failure, and a linked close is cancelled rather than cutting the
+ * response. */
 static void add_send(struct rs_server *s, struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(s);
 
-	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+	io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL | MSG_WAITALL);
 	set_conn_op(s, sqe, c, OP_SEND);
+	if (!c->close_linked)
+		return;
+	/* Nothing left to read: close right behind the send, in the kernel,
+	 * with no completion on success. One CQE per response, not two. */
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = get_sqe(s);
+	if (s->fixed_files)
+		io_uring_prep_close_direct(sqe, (unsigned)c->fd);
+	else
+		io_uring_prep_close(sqe, c->fd);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data64(sqe, encode_ud(OP_CLOSE, c->gen, conn_idx(s, c)));
 }
 
 static void process_input(struct rs_server *s, struct conn *c)
@@ -288,6 +309,8 @@ static void process_input(struct rs_server *s, struct conn *c)
 		c->msg.msg_iovlen = c->niov;
 		c->state = CONN_SENDING;
 		c->deadline_ms = s->now_ms + s->cfg.header_timeout_ms;
+		c->close_linked = c->close_after && !c->linger && !c->len && !c->skip &&
+				  c->pending_kind < 0;
 		add_send(s, c);
 	} else {
 		c->state = CONN_READING;
@@ -338,20 +361,34 @@ static bool advance_iov(struct msghdr *msg, size_t sent)
 
 static void handle_send(struct rs_server *s, struct conn *c, int res)
 {
-	if (res < 0 || c->expired) {
+	bool rest;
+
+	if (res < 0) {
 		if (res == -EPIPE || res == -ECONNRESET)
 			CTR_ADD(s, client_resets, 1);
-		else if (res < 0 && res != -ECANCELED)
+		else if (res != -ECANCELED)
 			CTR_ADD(s, send_errors, 1);
-		close_conn(s, c);
+		close_conn(s, c); /* a linked close was cancelled with the send */
 		return;
 	}
 	CTR_ADD(s, bytes_sent, res);
-	if (advance_iov(&c->msg, (size_t)res)) {
+	rest = advance_iov(&c->msg, (size_t)res);
+	if (!rest)
+		CTR_ADD(s, responses, c->niov);
+	if (!rest && c->close_linked) {
+		release_conn(s, c); /* the kernel closed it right after the send */
+		return;
+	}
+	/* Short means interrupted, and the linked close was cancelled. */
+	c->close_linked = false;
+	if (c->expired) {
+		close_conn(s, c);
+		return;
+	}
+	if (rest) {
 		add_send(s, c);
 		return;
 	}
-	CTR_ADD(s, responses, c->niov);
 	c->niov = 0;
 	if (c->close_after) {
 		if (c->linger || c->len || c->skip)
@@ -461,9 +498,16 @@ static void park(struct rs_server *s)
 	struct __kernel_timespec ts = { .tv_sec = timers ? 0 : 1,
 					.tv_nsec = timers ? RS_TICK_MS * 1000000L : 0 };
 	struct io_uring_cqe *cqe;
+	unsigned want = 1;
 
+	/* Batch mode under load: wait for a share of the connections in
+	 * flight, briefly, so one io_uring_enter reaps many completions. */
+	if (s->cfg.mode == RS_MODE_BATCH && s->ctr.active >= 4) {
+		want = s->ctr.active / 2 < RS_BATCH_MAX ? (unsigned)s->ctr.active / 2 : RS_BATCH_MAX;
+		ts = (struct __kernel_timespec){ .tv_nsec = RS_BATCH_WAIT_US * 1000L };
+	}
 	CTR_ADD(s, parks, 1);
-	io_uring_submit_and_wait_timeout(&s->ring, &cqe, 1, &ts, NULL);
+	io_uring_submit_and_wait_timeout(&s->ring, &cqe, want, &ts, NULL);
 }
 
 static void wait_for_work(struct rs_server *s)
@@ -507,7 +551,11 @@ static void run(struct rs_server *s)
 		if (!s->draining && __atomic_load_n(&s->stop_requested, __ATOMIC_ACQUIRE))
 			start_drain(s);
 		tick(s);
-		if (n)
+		/* Batch mode submits and waits in one io_uring_enter; under
+		 * SQPOLL submitting is free, and waiting is for when idle. */
+		if (s->cfg.mode == RS_MODE_BATCH)
+			park(s);
+		else if (n)
 			io_uring_submit(&s->ring);
 		else
 			wait_for_work(s);

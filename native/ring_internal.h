@@ -21,6 +21,9 @@
 #define RS_TICK_MS 100
 /* Pause before accepting again after EMFILE/ENOMEM. */
 #define RS_ACCEPT_BACKOFF_MS 100
+/* Batch mode: completions one wait may gather, and how long it may wait. */
+#define RS_BATCH_MAX 32
+#define RS_BATCH_WAIT_US 200
 /* After the drain timeout, how long cancelled operations may take to finish. */
 #define RS_HARD_STOP_MS 1000
 
@@ -58,7 +61,8 @@ struct conn {
 	int16_t pending_kind;  /* response owed once the body is read, or -1 */
 	bool close_after;      /* close once the queued responses are sent */
 	bool linger;           /* input may be unread: shut down and drain first */
-	bool expired;          /* a timeout cancelled its recv */
+	bool expired;          /* a timeout cancelled its recv or send */
+	bool close_linked;     /* a close is linked behind the queued send */
 	struct msghdr msg;
 	struct iovec iov[RS_MAX_IOV];
 	uint32_t niov;         /* responses queued in iov */

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { STATUS_CODES } from "node:http";
 import { isIP } from "node:net";
+import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { RS_SPIN_FOREVER, RingsideError, type ModeName, type NativeConfig } from "./native.ts";
 import { buildResponses, type ResponseSpec } from "./response.ts";
@@ -145,6 +146,15 @@ function responseSpec(r: Reader): ResponseSpec {
   return { status, reason, contentType: r.str("content-type"), headers: r.list("header"), body, bodyExplicit: explicit };
 }
 
+/** node:util's parseArgs messages, reworded as one line with the fix. */
+function explainParseError(message: string): string {
+  const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? "";
+  if (/argument is ambiguous/.test(message)) return `${flag} value starts with '-': write ${flag}=VALUE`;
+  if (/argument missing/.test(message)) return `${flag} needs a value; see --help`;
+  if (/does not take an argument/.test(message)) return `${flag} takes no value; see --help`;
+  return `${message.split("\n")[0]!.replace(/\. To specify.*$/, "")}; see --help`;
+}
+
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
   let values: Record<string, Raw>;
   try {
@@ -153,8 +163,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     );
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, Raw>;
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0]!.replace(/\. To specify.*$/, "") : String(e);
-    throw usageError(`${msg}; see --help`);
+    throw usageError(explainParseError(e instanceof Error ? e.message : String(e)));
   }
   const r = new Reader(values, env);
   const help = r.bool("help");
@@ -179,6 +188,11 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     headerTimeoutMs: r.ms("header-timeout"),
     responses: buildResponses(responseSpec(r)),
   };
+  for (const [flag, cpu] of [["sq-cpu", native.sqCpu], ["cpu", native.ringCpu]] as const) {
+    if (cpu >= cpus().length) {
+      throw usageError(`--${flag} ${cpu}: this machine has CPUs 0-${cpus().length - 1}`);
+    }
+  }
   if (native.mode === "batch" && r.has("sq-cpu")) {
     throw usageError("--sq-cpu pins the SQPOLL thread, which --mode batch does not have: drop one of them");
   }

@@ -26,6 +26,8 @@ export class Log {
     if (this.format === "json") {
       return JSON.stringify({ time: new Date().toISOString(), level, event, message, ...fields }) + "\n";
     }
+    // A message may quote user input: control characters must not split the line.
+    message = message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
     const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join("");
     const prefix = level === "info" ? "ringside" : `ringside: ${level}`;
     return `${prefix}: ${message}${kv}\n`;

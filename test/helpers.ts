@@ -47,7 +47,7 @@ export async function startServer(args: string[] = [], env: Record<string, strin
   const err = { text: "" };
   const done = Promise.all([collect(proc.stdout, out), collect(proc.stderr, err)]);
   const port = await waitFor(`startup line (stderr: ${err.text})`, () => {
-    const m = /listening on http:\/\/[^\s]*:(\d+)/.exec(out.text) ?? /"port":(\d+)/.exec(out.text);
+    const m = /listening on http:\/\/(?:\[[^\]]*\]|[^\s:"]+):(\d+)/.exec(out.text);
     if (m) return Number(m[1]);
     if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${err.text}`);
     return undefined;

@@ -104,7 +104,7 @@ export function rawExchange(port: number, chunks: Array<string | Uint8Array>, op
       resolve({ data, text: data.toString("latin1"), end });
     };
     const timer = setTimeout(() => finish("timeout"), opts.timeoutMs ?? 10_000);
-    sock.on("data", (d) => parts.push(d));
+    sock.on("data", (d: Buffer) => parts.push(d));
     sock.on("end", () => finish("eof"));
     sock.on("error", (e: NodeJS.ErrnoException) => finish(e.code === "ECONNRESET" ? "reset" : "eof"));
     sock.on("connect", async () => {

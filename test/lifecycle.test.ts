@@ -1,0 +1,123 @@
+// Stopping and idling: SIGTERM/SIGINT drain without truncating anyone, as a
+// child or as PID 1 with no TTY; an idle spin-mode server costs ~no CPU.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { DEFAULT_RESPONSE, rawExchange, startServer, summaryCounters, waitFor } from "./helpers.ts";
+
+type Outcome = "full" | "refused" | "truncated";
+
+/** Clients that each loop: connect, GET, read to EOF, classify. */
+function clientLoops(port: number, workers: number): { counts: Record<Outcome, number>; stop: () => Promise<Record<Outcome, number>> } {
+  const counts: Record<Outcome, number> = { full: 0, refused: 0, truncated: 0 };
+  let running = true;
+  const one = async () => {
+    while (running) {
+      const r = await rawExchange(port, ["GET / HTTP/1.0\r\n\r\n"], { timeoutMs: 10_000 });
+      if (r.text === DEFAULT_RESPONSE && r.end === "eof") counts.full++;
+      else if (r.data.length === 0) {
+        counts.refused++;
+        await Bun.sleep(5); // the server is gone or going: do not spin
+      } else counts.truncated++;
+    }
+  };
+  const loops = Array.from({ length: workers }, one);
+  return {
+    counts,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return counts;
+    },
+  };
+}
+
+describe.each(["SIGTERM", "SIGINT"] as const)("%s during load", (signal) => {
+  test("exit 0 within the drain timeout, summary printed, no truncated response", async () => {
+    const s = await startServer(["--drain-timeout", "3s"]);
+    const load = clientLoops(s.port, 16);
+    await waitFor("200 responses under load", () => load.counts.full >= 200);
+    const t0 = performance.now();
+    const end = await s.stop(signal);
+    const stopMs = performance.now() - t0;
+    const seen = await load.stop();
+    console.log(`${signal}: stopped in ${stopMs.toFixed(0)} ms; clients saw ${JSON.stringify(seen)}`);
+    expect(end.code).toBe(0);
+    expect(stopMs).toBeLessThan(3000 + 1500);
+    expect(end.stdout).toContain(`ringside: ${signal}: draining for up to 3000 ms`);
+    const c = summaryCounters(end.stdout);
+    expect(c.active).toBe(0);
+    expect(c.requests).toBe(c.responses!);
+    expect(seen.truncated).toBe(0);
+    expect(seen.full).toBeGreaterThan(100);
+    expect(end.stderr).toBe("");
+  }, 30_000);
+});
+
+test("a client stuck mid-request does not hold the exit past the drain timeout", async () => {
+  const s = await startServer(["--drain-timeout", "500ms", "--header-timeout", "60s"]);
+  const sock = connect({ host: "127.0.0.1", port: s.port });
+  await new Promise((resolve) => sock.on("connect", resolve));
+  sock.write("GET / HTTP/1.0\r\nHost: x\r\n"); // never finishes its header block
+  sock.on("error", () => {});
+  const t0 = performance.now();
+  const end = await s.stop();
+  const stopMs = performance.now() - t0;
+  sock.destroy();
+  expect(end.code).toBe(0);
+  expect(stopMs).toBeLessThan(500 + 1500);
+  expect(summaryCounters(end.stdout)).toMatchObject({ active: 0, requests: 0 });
+}, 15_000);
+
+test("as PID 1 with no TTY (a container's init), SIGTERM stops it with exit 0", async () => {
+  // unshare --pid --fork makes bun PID 1 of a new PID namespace, as in a container.
+  await using proc = Bun.spawn(
+    ["unshare", "--pid", "--fork", "--mount-proc", "bun", `${import.meta.dir}/../src/cli.ts`, "--host", "127.0.0.1", "--port", "0"],
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+  );
+  const reader = proc.stdout.getReader();
+  let out = "";
+  const port = await waitFor("startup line", async () => {
+    const { value } = await reader.read();
+    out += new TextDecoder().decode(value);
+    return Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0);
+  });
+  expect(out).toMatch(/pid=1\b/);
+  const r = await rawExchange(port, ["GET / HTTP/1.0\r\n\r\n"]);
+  expect(r.text).toBe(DEFAULT_RESPONSE);
+  // The namespace's PID 1 is unshare's only child.
+  const init = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim());
+  process.kill(init, "SIGTERM");
+  expect(await proc.exited).toBe(0);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+  expect(out).toContain("ringside: stopped");
+}, 15_000);
+
+/** Scheduler state (R, S, ...) of the ring thread and the SQPOLL thread. */
+function threadStates(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`)
+    .map((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
+    .filter((stat) => /\((ringside-ring|iou-sqp-\d+)\)/.test(stat))
+    .map((stat) => stat.split(") ")[1]!.split(" ")[0]!);
+}
+
+/** utime + stime of every thread of pid (the SQPOLL thread is one), in seconds. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+test("idle after load: spin mode parks and uses under 2% of a core over 3 s", async () => {
+  await using s = await startServer(["--mode", "spin", "--spin-budget", "100ms", "--sq-idle", "500ms"]);
+  await using wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d2s", `${s.url}/`], { stdout: "ignore", stderr: "ignore" });
+  expect(await wrk.exited).toBe(0);
+  // Parked: the ring thread and the SQPOLL thread both asleep, not spinning.
+  await waitFor("ring and SQPOLL threads to sleep", () => threadStates(s.proc.pid).every((st) => st === "S"));
+  const before = cpuSeconds(s.proc.pid);
+  const t0 = performance.now();
+  await Bun.sleep(3000);
+  const used = cpuSeconds(s.proc.pid) - before;
+  const share = used / ((performance.now() - t0) / 1000);
+  console.log(`idle CPU after load: ${(share * 100).toFixed(2)}% of one core (${used.toFixed(2)} s over 3 s)`);
+  expect(share).toBeLessThan(0.02);
+}, 20_000);

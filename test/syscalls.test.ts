@@ -1,0 +1,68 @@
+// The zero-syscall claim, checked with strace on the ringside-ring thread
+// while real clients are served. Prints the counts.
+import { expect, test } from "bun:test";
+import { startServer, summaryCounters, threadId, waitFor } from "./helpers.ts";
+
+const REQUESTS = 20_000;
+
+/** Syscalls strace -c saw on one thread; 0 when its table is empty. */
+function parseStraceTotal(text: string): number {
+  const total = /^\s*100\.00\s+\S+\s+\S+\s+(\d+)(?:\s+\d+)?\s+total$/m.exec(text);
+  return total ? Number(total[1]) : 0;
+}
+
+/** Attaches strace -c to the ring thread for exactly one wrk run. */
+async function syscallsDuring(args: string[]): Promise<{ syscalls: number; requests: number; table: string }> {
+  const s = await startServer(args);
+  let table = "";
+  let stopped: Awaited<ReturnType<typeof s.stop>>;
+  try {
+    const tid = await threadId(s.proc.pid, "ringside-ring");
+    const out = `/tmp/ringside-strace-${tid}.txt`;
+    await using strace = Bun.spawn(["strace", "-c", "-p", String(tid), "-o", out], { stdout: "ignore", stderr: "pipe" });
+    // strace says "attached" on stderr once it is tracing.
+    let attached = "";
+    const reader = strace.stderr.getReader();
+    await waitFor("strace to attach", async () => {
+      const { value } = await reader.read();
+      attached += new TextDecoder().decode(value);
+      return /attached/.test(attached);
+    });
+    reader.releaseLock();
+    // Close mode: every request is a new connection (accept, recv, send, close).
+    await using wrk = Bun.spawn(["wrk", "-t1", "-c64", "-d4s", "-H", "Connection: close", `${s.url}/`], { stdout: "pipe", stderr: "ignore" });
+    expect(await wrk.exited).toBe(0);
+    strace.kill("SIGINT");
+    await strace.exited;
+    table = await Bun.file(out).text();
+  } finally {
+    stopped = await s.stop();
+  }
+  expect(stopped.code).toBe(0);
+  const c = summaryCounters(stopped.stdout);
+  expect(c.requests).toBeGreaterThanOrEqual(REQUESTS);
+  expect(c.requests).toBe(c.responses!);
+  return { syscalls: parseStraceTotal(table), requests: c.requests!, table };
+}
+
+test("spin mode: no system call on the ring thread while 20,000 requests are served", async () => {
+  // Spinning forever and keeping the SQPOLL thread awake keep strace's window
+  // free of the park/wake transitions at its edges; in between, serving
+  // itself must make no syscall at all.
+  const r = await syscallsDuring(["--mode", "spin", "--spin-budget", "forever", "--sq-idle", "60s"]);
+  console.log(`spin (never parks): ${r.syscalls} syscalls on ringside-ring for ${r.requests} requests`);
+  expect(r.table.trim() === "" || r.syscalls === 0 ? 0 : r.table).toBe(0);
+}, 90_000);
+
+test("spin mode with default settings: syscalls only at idle/busy transitions", async () => {
+  const r = await syscallsDuring(["--mode", "spin"]);
+  console.log(`spin (default budget): ${r.syscalls} syscalls on ringside-ring for ${r.requests} requests`);
+  expect(r.syscalls).toBeLessThan(r.requests / 100);
+}, 90_000);
+
+test("batch mode: far fewer syscalls than requests", async () => {
+  const r = await syscallsDuring(["--mode", "batch"]);
+  console.log(`batch: ${r.syscalls} syscalls on ringside-ring for ${r.requests} requests (${(r.syscalls / r.requests).toFixed(2)} per request)`);
+  expect(r.syscalls).toBeGreaterThan(0);
+  expect(r.syscalls).toBeLessThan(r.requests / 2);
+}, 90_000);

@@ -132,3 +132,166 @@ export async function threadId(pid: number, comm: string): Promise<number> {
   }
   throw new Error(`no thread named ${comm} in ${pid}`);
 }
+
+// ---- keep-alive, hostile clients, soak (appended; existing helpers unchanged) ----
+// (An import may stand anywhere at the top level; it is hoisted.)
+import { readdirSync, readFileSync } from "node:fs";
+
+/** One raw TCP connection kept open across several exchanges. */
+export class RawConn {
+  private parts: Buffer[] = [];
+  private received = 0;
+  /** How the server ended the connection, once it has. */
+  end: "eof" | "reset" | undefined;
+  errorCode: string | undefined;
+
+  private constructor(readonly sock: Socket) {
+    sock.on("data", (d: Buffer) => {
+      this.parts.push(d);
+      this.received += d.length;
+    });
+    sock.on("end", () => {
+      this.end ??= "eof";
+    });
+    sock.on("error", (e: NodeJS.ErrnoException) => {
+      this.errorCode = e.code;
+      this.end ??= e.code === "ECONNRESET" ? "reset" : "eof";
+    });
+  }
+
+  static open(port: number, timeoutMs = 5_000): Promise<RawConn> {
+    return new Promise((resolve, reject) => {
+      const sock = connect({ host: "127.0.0.1", port });
+      const conn = new RawConn(sock);
+      const timer = setTimeout(() => reject(new Error(`connect to ${port} timed out`)), timeoutMs);
+      sock.once("connect", () => {
+        clearTimeout(timer);
+        resolve(conn);
+      });
+      sock.once("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  }
+
+  /** Everything received so far. */
+  get data(): Buffer {
+    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts)];
+    return this.parts[0] ?? Buffer.alloc(0);
+  }
+
+  get text(): string {
+    return this.data.toString("latin1");
+  }
+
+  get length(): number {
+    return this.received;
+  }
+
+  write(chunk: string | Uint8Array): void {
+    this.sock.write(chunk);
+  }
+
+  /** Waits until `n` bytes in all have arrived; returns them (latin1). */
+  async readBytes(n: number, timeoutMs = 5_000): Promise<string> {
+    await waitFor(`${n} bytes (have ${this.received}: ${JSON.stringify(this.text.slice(-200))})`, () => this.received >= n || this.end !== undefined, timeoutMs);
+    return this.text;
+  }
+
+  /** Waits for the server to end the connection. */
+  async waitEnd(timeoutMs = 5_000): Promise<"eof" | "reset" | "timeout"> {
+    try {
+      return await waitFor("the server to close", () => this.end, timeoutMs);
+    } catch {
+      return "timeout";
+    }
+  }
+
+  /** Shuts our write side (FIN), keeps reading. */
+  halfClose(): void {
+    this.sock.end();
+  }
+
+  /** Closes with RST (SO_LINGER 0). */
+  reset(): void {
+    this.sock.resetAndDestroy();
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+
+  [Symbol.dispose](): void {
+    this.sock.destroy();
+  }
+}
+
+/** Counters from the last `--stats-interval` line printed so far, if any. */
+export function lastStats(stdout: string): Record<string, number> | undefined {
+  const lines = stdout.split("\n").filter((l) => l.startsWith("ringside: stats "));
+  const line = lines[lines.length - 1];
+  if (!line) return undefined;
+  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** Waits for a stats line (needs --stats-interval) that satisfies `ok`; returns it. */
+export async function waitForStats(s: Running, what: string, ok: (c: Record<string, number>) => boolean, timeoutMs = 10_000): Promise<Record<string, number>> {
+  const before = s.stdout().length;
+  // Only lines printed after this call: an older line may predate the condition.
+  return waitFor(`stats: ${what} (last: ${JSON.stringify(lastStats(s.stdout()))})`, () => {
+    const c = lastStats(s.stdout().slice(before));
+    return c && ok(c) ? c : undefined;
+  }, timeoutMs);
+}
+
+/** Open file descriptors of a process, from /proc. */
+export function fdCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** Resident set size of a process in KiB, from /proc/PID/status. */
+export function rssKb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+/** The default response's variants under --keep-alive. */
+export const KEEP_11 = "HTTP/1.1 200 OK\r\nContent-type: text/html\r\nContent-length: 17\r\n\r\nHave a nice day!\n";
+export const CLOSE_11 = "HTTP/1.1 200 OK\r\nContent-type: text/html\r\nContent-length: 17\r\nConnection: close\r\n\r\nHave a nice day!\n";
+export const KEEP_10 = "HTTP/1.0 200 OK\r\nContent-type: text/html\r\nContent-length: 17\r\nConnection: keep-alive\r\n\r\nHave a nice day!\n";
+/** The header block only, as HEAD gets it. */
+export const headOf = (response: string): string => response.slice(0, response.indexOf("\r\n\r\n") + 4);
+
+/** The error responses, exactly as native/setup.c builds them. */
+export function errorResponse(code: 400 | 413 | 431 | 505): string {
+  const reason = {
+    400: "Bad Request",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    505: "HTTP Version Not Supported",
+  }[code];
+  return `HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\nConnection: close\r\n\r\n${reason}\n`;
+}
+
+/** The TCP port a process listens on, from /proc (for --quiet servers). */
+export function listeningPort(pid: number): number | undefined {
+  const { readdirSync, readlinkSync, readFileSync } = require("node:fs") as typeof import("node:fs");
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // the fd closed while we looked
+    }
+  }
+  for (const table of ["tcp", "tcp6"]) {
+    for (const line of readFileSync(`/proc/net/${table}`, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === "0A" && inodes.has(f[9] ?? "")) return parseInt(f[1]!.split(":")[1]!, 16);
+    }
+  }
+  return undefined;
+}

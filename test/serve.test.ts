@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mirrorLayout, nativeLayout } from "../src/native.ts";
-import { DEFAULT_RESPONSE, rawExchange, startServer } from "./helpers.ts";
+import { CLI, DEFAULT_RESPONSE, listeningPort, rawExchange, startServer, waitFor } from "./helpers.ts";
 
 const GET = "GET / HTTP/1.0\r\n\r\n";
 
@@ -28,7 +28,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     await using s = await startServer(["--mode", mode]);
     const line = s.stdout().split("\n")[0]!;
     expect(line).toMatch(new RegExp(`^ringside: listening on http://127\\.0\\.0\\.1:${s.port} .*mode=${mode} `));
-    expect(line).toMatch(/features=\S*multishot_accept\S*fixed_files/);
+    expect(line).toMatch(/features=\S*fixed_files/);
     expect(line).toMatch(/kernel=\d+\.\d+/);
     if (mode === "batch") expect(line).toMatch(/features=\S*defer_taskrun/);
     else expect(line).toMatch(/features=sqpoll/);
@@ -100,4 +100,22 @@ test("--log-format json prints one JSON object per event", async () => {
   expect(end.code).toBe(0);
   const events = end.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { event: string }).event);
   expect(events).toEqual(["listening", "stopping", "summary"]);
+});
+
+test("--stats-interval prints a line of rates and counters per interval", async () => {
+  await using s = await startServer(["--stats-interval", "100ms"]);
+  await rawExchange(s.port, [GET]);
+  const line = await waitFor("a stats line counting the request", () =>
+    s.stdout().split("\n").find((l) => /^ringside: stats rps=\d+ accepted=1 active=0 requests=1 responses=1 /.test(l)),
+  );
+  expect(line).toContain("bytes_sent=81");
+});
+
+test("--quiet prints nothing on start and stop, and still serves", async () => {
+  await using proc = Bun.spawn(["bun", CLI, "--host", "127.0.0.1", "--port", "0", "--quiet"], { stdout: "pipe", stderr: "pipe" });
+  const port = await waitFor("the server to listen", () => listeningPort(proc.pid));
+  expect((await rawExchange(port, [GET])).text).toBe(DEFAULT_RESPONSE);
+  proc.kill("SIGTERM");
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect({ out, err, code }).toEqual({ out: "", err: "", code: 0 });
 });

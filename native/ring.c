@@ -46,30 +46,50 @@ static void set_conn_op(struct rs_server *s, struct io_uring_sqe *sqe, struct co
 
 /* ---- accept ------------------------------------------------------------ */
 
+/* Every armed accept holds a slot: the table can never be overfilled. */
 static bool has_free_slot(const struct rs_server *s)
 {
-	return s->fixed_files ? s->ctr.active < s->cfg.max_connections : s->nfree > 0;
+	uint64_t used = s->ctr.active + s->accepts_inflight;
+
+	return s->fixed_files ? used < s->cfg.max_connections : s->accepts_inflight < s->nfree;
 }
 
+/* A close linked behind a send frees its table slot after the send's CQE,
+ * when the kernel gets to it; an accept issued in between would find the
+ * table full. Near the limit, closes are queued explicitly instead: a
+ * close_direct is done inline, before any later accept in the SQ. */
+static bool can_link_close(const struct rs_server *s)
+{
+	uint64_t used = s->ctr.active + s->accepts_inflight + RS_LINK_CLOSE_HEADROOM;
+
+	return !s->fixed_files || used <= s->cfg.max_connections;
+}
+
+/* Single-shot accepts, up to RS_ACCEPT_DEPTH at once. Not multishot: a
+ * multishot accept drains the whole backlog in the kernel, and a connection
+ * it accepts into a full table is closed there (-ENFILE) and lost. Past
+ * max_connections, clients wait in the listen backlog instead. */
 static void add_accept(struct rs_server *s)
 {
 	struct io_uring_sqe *sqe = get_sqe(s);
 
-	if (s->multishot)
-		io_uring_prep_multishot_accept_direct(sqe, s->listen_fd, NULL, NULL, 0);
+	if (s->fixed_files)
+		/* "- 1": the helper stores index + 1, and ALLOC is ~0. */
+		io_uring_prep_accept_direct(sqe, s->listen_fd, NULL, NULL, 0,
+					    IORING_FILE_INDEX_ALLOC - 1);
 	else
 		io_uring_prep_accept(sqe, s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, encode_ud(OP_ACCEPT, 0, 0));
-	s->accept_armed = true;
+	s->accepts_inflight++;
 }
 
 static void maybe_rearm_accept(struct rs_server *s)
 {
-	if (s->accept_armed || s->draining || s->now_ms < s->accept_resume_ms)
+	if (s->draining || s->now_ms < s->accept_resume_ms)
 		return;
-	s->accept_paused = !has_free_slot(s);
-	if (!s->accept_paused)
+	while (s->accepts_inflight < RS_ACCEPT_DEPTH && has_free_slot(s))
 		add_accept(s);
+	s->accept_paused = !s->accepts_inflight;
 }
 
 static void add_recv(struct rs_server *s, struct conn *c)
@@ -104,12 +124,11 @@ static void handle_new_conn(struct rs_server *s, int res)
 
 static void handle_accept(struct rs_server *s, const struct io_uring_cqe *cqe)
 {
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		s->accept_armed = false;
+	s->accepts_inflight--;
 	if (cqe->res >= 0) {
 		handle_new_conn(s, cqe->res);
-	} else if (cqe->res == -EINVAL && s->multishot && !s->ctr.accepted) {
-		/* Kernel without multishot accept: plain fds, one accept each. */
+	} else if (cqe->res == -EINVAL && s->fixed_files && !s->ctr.accepted) {
+		/* Kernel without accept into direct descriptors: plain fds. */
 		s->multishot = s->fixed_files = false;
 		s->features &= ~(RS_FEAT_MULTISHOT_ACCEPT | RS_FEAT_FIXED_FILES);
 	} else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM ||
@@ -310,7 +329,7 @@ static void process_input(struct rs_server *s, struct conn *c)
 		c->state = CONN_SENDING;
 		c->deadline_ms = s->now_ms + s->cfg.header_timeout_ms;
 		c->close_linked = c->close_after && !c->linger && !c->len && !c->skip &&
-				  c->pending_kind < 0;
+				  c->pending_kind < 0 && can_link_close(s);
 		add_send(s, c);
 	} else {
 		c->state = CONN_READING;
@@ -337,8 +356,11 @@ static void handle_recv(struct rs_server *s, struct conn *c, int res)
 		close_conn(s, c);
 		return;
 	}
-	/* First bytes of the next keep-alive request: the header clock starts. */
-	if (c->len == 0 && c->served)
+	/* First bytes of the next keep-alive request: the header clock starts.
+	 * Not for body bytes still owed (skip, pending_kind): the clock that
+	 * covers the header covers its body too, or a client dripping a body
+	 * would reset it with every byte. */
+	if (c->len == 0 && c->served && !c->skip && c->pending_kind < 0)
 		c->deadline_ms = s->now_ms + s->cfg.header_timeout_ms;
 	c->len += (uint32_t)res;
 	process_input(s, c);
@@ -449,9 +471,9 @@ static void start_drain(struct rs_server *s)
 	s->draining = true;
 	CTR_SET(s, state, RS_STATE_DRAINING);
 	s->drain_deadline_ms = s->now_ms + s->stop_drain_ms;
-	if (s->accept_armed) {
+	if (s->accepts_inflight) {
 		sqe = get_sqe(s);
-		io_uring_prep_cancel64(sqe, encode_ud(OP_ACCEPT, 0, 0), 0);
+		io_uring_prep_cancel64(sqe, encode_ud(OP_ACCEPT, 0, 0), IORING_ASYNC_CANCEL_ALL);
 		io_uring_sqe_set_data64(sqe, encode_ud(OP_CANCEL, 0, 0));
 	}
 	/* Pending connections in the backlog are refused from here on. */
@@ -583,8 +605,12 @@ static int start_ring(struct rs_server *s)
 	if (ret < 0)
 		return ret;
 	s->now_ms = now_ms();
+	/* setup_ring reports multishot accept as available; add_accept says
+	 * why it is not used. */
+	s->multishot = false;
+	s->features &= ~RS_FEAT_MULTISHOT_ACCEPT;
 	add_wake(s);
-	add_accept(s);
+	maybe_rearm_accept(s);
 	ret = io_uring_submit(&s->ring);
 	if (ret < 0) {
 		set_error(s, "io_uring_submit", -ret);

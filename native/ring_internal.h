@@ -21,6 +21,12 @@
 #define RS_TICK_MS 100
 /* Pause before accepting again after EMFILE/ENOMEM. */
 #define RS_ACCEPT_BACKOFF_MS 100
+/* Single-shot accepts kept in flight; each one holds a free slot, so
+ * accepting can never overfill the connection table (see add_accept). */
+#define RS_ACCEPT_DEPTH 16
+/* A close is linked behind the last send only while this many slots stay
+ * free: the kernel frees a linked close's slot at a time we cannot see. */
+#define RS_LINK_CLOSE_HEADROOM 512
 /* Batch mode: completions one wait may gather, and how long it may wait. */
 #define RS_BATCH_MAX 32
 #define RS_BATCH_WAIT_US 200
@@ -79,7 +85,7 @@ struct rs_server {
 	uint32_t features;
 	bool fixed_files;
 	bool multishot;
-	bool accept_armed;
+	uint32_t accepts_inflight; /* single-shot accepts armed */
 	bool accept_paused;        /* no free slot: re-armed when one frees */
 	uint64_t accept_resume_ms; /* backoff after EMFILE/ENOMEM, 0 if none */
 

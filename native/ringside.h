@@ -136,4 +136,12 @@ const char *rs_last_error(void);
 const char *rs_layout(void);
 int rs_abi_version(void);
 
+/* Diagnostics (--doctor): sets up and tears down a throwaway ring with
+ * setup_flags (IORING_SETUP_*). On success *features (if not NULL) gets the
+ * kernel's IORING_FEAT_* bits and, when ops is not NULL, ops[op] is set to 1
+ * for each opcode below ops_len that io_uring_get_probe reports supported.
+ * Returns the number of opcodes the kernel knows (last_op + 1), 0 when it
+ * cannot be probed, or -errno when io_uring_setup fails. */
+int rs_probe(uint32_t setup_flags, uint32_t *features, uint8_t *ops, uint32_t ops_len);
+
 #endif

@@ -145,6 +145,9 @@ static int try_init(struct rs_server *s, unsigned flags)
 	struct io_uring_params p;
 
 	memset(&p, 0, sizeof(p));
+	/* CQSIZE: a CQ sized for every connection's completions (see
+	 * cq_entries_for); CLAMP: a kernel with a smaller maximum clamps the
+	 * sizes instead of failing (5.6+; NODROP then keeps overflow). */
 	p.flags = flags | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	p.cq_entries = cq_entries_for(&s->cfg);
 	p.sq_thread_idle = s->cfg.sq_idle_ms;

@@ -7,6 +7,8 @@ import { Log } from "./log.ts";
 import { RingsideError } from "./native.ts";
 import { usage } from "./options.ts";
 import { serve } from "./server.ts";
+import { check } from "./check.ts";
+import { doctor } from "./doctor.ts";
 
 async function main(argv: string[]): Promise<number> {
   let log = new Log(argv.includes("json") ? "json" : "text", false);
@@ -21,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     log = new Log(cfg.logFormat, cfg.quiet);
+    if (cfg.check !== undefined) return await check(cfg.check, cfg, log);
+    if (cfg.doctor) return doctor(cfg);
     return await serve(cfg, log);
   } catch (e) {
     if (e instanceof RingsideError) {

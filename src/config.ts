@@ -17,6 +17,14 @@ export interface Config {
   quiet: boolean;
   help: boolean;
   version: boolean;
+  /** --fallback: Bun.serve stands in when io_uring is blocked (src/fallback.ts). */
+  fallback: boolean;
+  /** --admin-port/--admin-host: /healthz, /readyz, /metrics (src/admin.ts); off when undefined. */
+  admin?: { host: string; port: number };
+  /** --check URL (src/check.ts). */
+  check?: string;
+  /** --doctor (src/doctor.ts). */
+  doctor: boolean;
 }
 
 type Raw = string | boolean | string[] | undefined;
@@ -155,6 +163,18 @@ function explainParseError(message: string): string {
   return `${message.split("\n")[0]!.replace(/\. To specify.*$/, "")}; see --help`;
 }
 
+function adminAddress(r: Reader, native: NativeConfig): Config["admin"] {
+  if (!r.has("admin-port")) {
+    if (r.has("admin-host")) throw usageError("--admin-host needs --admin-port: give the port too");
+    return undefined;
+  }
+  const port = r.int("admin-port");
+  if (port !== 0 && port === native.port) {
+    throw usageError(`--admin-port ${port} is the serving --port: pick another (or 0 for any free port)`);
+  }
+  return { host: r.has("admin-host") ? parseHost(r.str("admin-host")) : native.host, port };
+}
+
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
   let values: Record<string, Raw>;
   try {
@@ -210,5 +230,9 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     quiet: r.bool("quiet"),
     help,
     version,
+    fallback: r.bool("fallback"),
+    admin: adminAddress(r, native),
+    check: r.has("check") ? r.str("check") : undefined,
+    doctor: r.bool("doctor"),
   };
 }

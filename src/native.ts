@@ -158,6 +158,7 @@ const symbols = {
   rs_last_error: { args: [], returns: FFIType.cstring },
   rs_layout: { args: [], returns: FFIType.cstring },
   rs_abi_version: { args: [], returns: FFIType.i32 },
+  rs_probe: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
 } as const;
 
 type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];

@@ -44,6 +44,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "stats-interval", kind: "duration", env: "RINGSIDE_STATS_INTERVAL", def: "0", unit: "s", min: 0, max: 3_600_000, help: "print one line of rates and counters every interval (0: off)" },
   { flag: "log-format", kind: "choice", env: "RINGSIDE_LOG_FORMAT", def: "text", choices: ["text", "json"], help: "log lines as text or JSON objects" },
   { flag: "quiet", kind: "bool", env: "RINGSIDE_QUIET", help: "no startup, stats or summary lines; errors still print" },
+  { flag: "fallback", kind: "bool", env: "RINGSIDE_FALLBACK", help: "if io_uring is blocked (seccomp, kernel.io_uring_disabled) or SQPOLL refused, serve the same response through Bun.serve instead of exiting: degraded, marked in the startup line and /metrics" },
+  { flag: "admin-port", kind: "int", env: "RINGSIDE_ADMIN_PORT", min: 0, max: 65535, arg: "N", help: "serve /healthz, /readyz and /metrics on this port (default: off; 0: any free port)" },
+  { flag: "admin-host", kind: "string", env: "RINGSIDE_ADMIN_HOST", arg: "ADDR", help: "address of the admin listener (default: --host)" },
+  { flag: "check", kind: "string", arg: "URL", help: "GET URL (or a path on this server's --host/--port, like /) and exit 0 if the status is below 500, else 1; for HEALTHCHECK" },
+  { flag: "doctor", kind: "bool", help: "print io_uring diagnostics and the mode ringside would pick; exit 1 if the configured mode cannot run" },
   { flag: "help", kind: "bool", help: "show this help" },
   { flag: "version", kind: "bool", help: "print the version" },
 ];

@@ -3,7 +3,9 @@
 import { release } from "node:os";
 import type { Config } from "./config.ts";
 import type { Fields, Log } from "./log.ts";
-import { NativeServer, type Counters } from "./native.ts";
+import type { Counters } from "./native.ts";
+import { startAdmin } from "./admin.ts";
+import { degradedReason, startBackend, type Backend } from "./fallback.ts";
 
 const POLL_MS = 5;
 
@@ -11,7 +13,7 @@ export function urlOf(host: string, port: number): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-function featureList(server: NativeServer, cfg: Config): string {
+function featureList(server: Backend, cfg: Config): string {
   return server.features
     .map((f) => (f === "sq_aff" ? `sq_aff(cpu ${cfg.native.sqCpu})` : f === "ring_aff" ? `ring_aff(cpu ${cfg.native.ringCpu})` : f))
     .join(",");
@@ -28,13 +30,13 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function drain(server: NativeServer, drainMs: number): Promise<void> {
+async function drain(server: Backend, drainMs: number): Promise<void> {
   server.stop(drainMs);
   // The ring thread enforces the drain timeout itself; this only observes it.
   while (server.state() !== "stopped") await Bun.sleep(POLL_MS);
 }
 
-function startStats(server: NativeServer, log: Log, everyMs: number): Timer | undefined {
+function startStats(server: Backend, log: Log, everyMs: number): Timer | undefined {
   if (!everyMs) return undefined;
   let last = server.counters();
   let lastAt = performance.now();
@@ -50,14 +52,25 @@ function startStats(server: NativeServer, log: Log, everyMs: number): Timer | un
 
 /** Serves until SIGINT/SIGTERM; returns the exit code. Throws RingsideError at start. */
 export async function serve(cfg: Config, log: Log): Promise<number> {
-  const server = NativeServer.start(cfg.native);
+  const server = startBackend(cfg, log);
+  const degraded = degradedReason(server);
+  const mode = degraded ? "fallback" : cfg.native.mode;
+  let admin: ReturnType<typeof startAdmin>;
+  try {
+    admin = startAdmin(cfg, server, mode);
+  } catch (e) {
+    server.destroy();
+    throw e;
+  }
   const url = urlOf(cfg.native.host, server.port);
   const signal = waitForSignal();
   log.info("listening", `listening on ${url}`, {
     port: server.port,
-    mode: cfg.native.mode,
+    mode,
     keep_alive: cfg.native.keepAlive,
     features: featureList(server, cfg),
+    ...(degraded ? { degraded } : {}),
+    ...(admin ? { admin: admin.url } : {}),
     kernel: release(),
     pid: process.pid,
   });
@@ -67,6 +80,7 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
   const sig = await signal;
   log.info("stopping", `${sig}: draining for up to ${cfg.drainTimeoutMs} ms`, { signal: sig, active: server.counters().active });
   await drain(server, cfg.drainTimeoutMs);
+  admin?.stop();
   const final = server.counters();
   server.destroy();
   clearInterval(stats);

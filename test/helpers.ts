@@ -239,10 +239,14 @@ export function lastStats(stdout: string): Record<string, number> | undefined {
 export async function waitForStats(s: Running, what: string, ok: (c: Record<string, number>) => boolean, timeoutMs = 10_000): Promise<Record<string, number>> {
   const before = s.stdout().length;
   // Only lines printed after this call: an older line may predate the condition.
-  return waitFor(`stats: ${what} (last: ${JSON.stringify(lastStats(s.stdout()))})`, () => {
-    const c = lastStats(s.stdout().slice(before));
-    return c && ok(c) ? c : undefined;
-  }, timeoutMs);
+  try {
+    return await waitFor(`stats: ${what}`, () => {
+      const c = lastStats(s.stdout().slice(before));
+      return c && ok(c) ? c : undefined;
+    }, timeoutMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (last stats: ${JSON.stringify(lastStats(s.stdout()))})`);
+  }
 }
 
 /** Open file descriptors of a process, from /proc. */

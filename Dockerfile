@@ -1,0 +1,57 @@
+# ringside as a sidecar image.
+#
+#   docker build -t ringside .
+#   docker run --rm -p 8000:8000 --security-opt seccomp=deploy/seccomp.json ringside
+#
+# Default container seccomp profiles block io_uring (Docker 25+, containerd
+# 2.0 RuntimeDefault, podman): run with deploy/seccomp.json, or set
+# RINGSIDE_FALLBACK=1 to serve through Bun.serve, degraded. See README.md,
+# "Deploy as a sidecar".
+#
+# Without a registry (CI): deploy/build-base-image.sh makes both bases locally,
+#   eval "$(deploy/build-base-image.sh)"
+#   podman build --format docker --build-arg BASE="$BASE" --build-arg BUILD_BASE="$BUILD_BASE" -t ringside .
+# (--format docker keeps the HEALTHCHECK, which the OCI format drops.)
+
+# Any glibc image with cc, make and liburing-dev, or one apt can add them to.
+ARG BUILD_BASE=docker.io/library/debian:bookworm-slim
+# A slim Bun image; it needs nothing else (no shell is run at start).
+ARG BASE=docker.io/oven/bun:1.4.5-slim
+
+FROM ${BUILD_BASE} AS native
+# Skipped when BUILD_BASE already has the toolchain (the local build base does).
+RUN if ! command -v cc >/dev/null || ! command -v make >/dev/null || [ ! -e /usr/include/liburing.h ]; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends gcc libc6-dev make liburing-dev \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+WORKDIR /build/native
+COPY native/ ./
+# RUNPATH $ORIGIN: libringside.so finds the liburing.so.2 copied next to it,
+# so the runtime stage needs no apt and no ldconfig.
+RUN make -s lib CFLAGS='-O2 -Wl,-rpath,\$$ORIGIN' \
+    && mkdir -p /out \
+    && cp build/libringside.so /out/ \
+    && cp -L "$(ldd build/libringside.so | awk '/liburing/ { print $3 }')" /out/liburing.so.2
+
+FROM ${BASE}
+WORKDIR /app
+COPY --from=native /out/ /app/lib/
+COPY package.json ./
+COPY src/ ./src/
+# RINGSIDE_LIB: use the prebuilt library, never rebuild at start.
+# BUN_RUNTIME_TRANSPILER_CACHE_PATH=0: write nothing (readOnlyRootFilesystem).
+ENV PORT=8000 \
+    HOST=0.0.0.0 \
+    RINGSIDE_LIB=/app/lib/libringside.so \
+    BUN_RUNTIME_TRANSPILER_CACHE_PATH=0
+# Numeric, so Kubernetes runAsNonRoot can verify it without /etc/passwd.
+USER 65532:65532
+EXPOSE 8000
+STOPSIGNAL SIGTERM
+# Exec form, no shell and no curl: ringside's own check, against this
+# server's HOST/PORT ("/" is resolved against them, so -e PORT=... follows).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
+    CMD ["bun", "/app/src/cli.ts", "--check", "/"]
+# Bun is PID 1 and handles SIGTERM/SIGINT itself: drain, summary, exit 0.
+ENTRYPOINT ["bun", "/app/src/cli.ts"]

@@ -1,0 +1,79 @@
+// `--check URL`: one GET, exit 0 when the answer's status is below 500 and 1
+// otherwise (refused, timed out, 5xx, not HTTP). Made for a container
+// HEALTHCHECK: no curl in the image, no proxy env honoured, no library load.
+// A URL that is only a path ("/", "/readyz") is sent to this server's own
+// --host/--port, so the check follows PORT and HOST in the environment.
+import { connect } from "node:net";
+import type { Config } from "./config.ts";
+import type { Log } from "./log.ts";
+import { RingsideError } from "./native.ts";
+
+export const CHECK_TIMEOUT_MS = 3000;
+
+interface Target {
+  host: string;
+  port: number;
+  path: string;
+  href: string;
+}
+
+const loopbackFor = (host: string): string => (host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host);
+
+export function checkTarget(url: string, cfg: Config): Target {
+  if (url.startsWith("/")) {
+    const host = loopbackFor(cfg.native.host);
+    const hostPart = host.includes(":") ? `[${host}]` : host;
+    return { host, port: cfg.native.port, path: url, href: `http://${hostPart}:${cfg.native.port}${url}` };
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new RingsideError("usage", `--check '${url}' is not a URL: give http://HOST:PORT/PATH or a path like /`);
+  }
+  if (u.protocol !== "http:") {
+    throw new RingsideError("usage", `--check '${url}' is not http://: the check speaks plain HTTP, give http://HOST:PORT/PATH`);
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { host, port: Number(u.port || 80), path: `${u.pathname}${u.search}`, href: u.href };
+}
+
+/** The status code of GET target, or a one-line reason it has none. */
+function fetchStatus(t: Target, timeoutMs: number): Promise<number | string> {
+  return new Promise((resolve) => {
+    let head = "";
+    const sock = connect({ host: t.host, port: t.port });
+    const done = (v: number | string): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(`no answer in ${timeoutMs} ms`), timeoutMs);
+    sock.setEncoding("latin1");
+    sock.on("connect", () => {
+      const hostHeader = t.host.includes(":") ? `[${t.host}]` : t.host;
+      sock.write(`GET ${t.path} HTTP/1.1\r\nHost: ${hostHeader}:${t.port}\r\nUser-Agent: ringside-check\r\nConnection: close\r\n\r\n`);
+    });
+    sock.on("data", (chunk: string) => {
+      head += chunk;
+      const eol = head.indexOf("\r\n");
+      if (eol < 0 && head.length < 1024) return;
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      done(m ? Number(m[1]) : `not an HTTP response: '${head.slice(0, 40)}'`);
+    });
+    sock.on("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    sock.on("end", () => done("closed before a status line"));
+  });
+}
+
+export async function check(url: string, cfg: Config, log: Log, timeoutMs = CHECK_TIMEOUT_MS): Promise<number> {
+  const target = checkTarget(url, cfg);
+  const status = await fetchStatus(target, timeoutMs);
+  if (typeof status === "number" && status < 500) {
+    log.info("check", `check ${target.href}: ok`, { status });
+    return 0;
+  }
+  const why = typeof status === "number" ? `status ${status}` : status;
+  log.error("check", `check ${target.href} failed: ${why}`);
+  return 1;
+}

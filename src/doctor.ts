@@ -1,0 +1,149 @@
+// `--doctor`: can io_uring run here, and which mode would ringside pick?
+// Prints kernel version, kernel.io_uring_disabled, seccomp, CPUs, whether
+// io_uring_setup and SQPOLL work (via rs_probe in native/probe.c), the
+// opcodes io_uring_get_probe reports, and the mode with the reason.
+// Exit 0 when the configured mode would run natively, 1 when it would not.
+import { readFileSync } from "node:fs";
+import { availableParallelism, release } from "node:os";
+import type { Config } from "./config.ts";
+import { errnoName, library, type ModeName } from "./native.ts";
+
+const IORING_SETUP_SQPOLL = 1 << 1;
+const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
+
+/** enum io_uring_op, in kernel order (include/uapi/linux/io_uring.h). */
+const OPS = [
+  "NOP", "READV", "WRITEV", "FSYNC", "READ_FIXED", "WRITE_FIXED", "POLL_ADD", "POLL_REMOVE",
+  "SYNC_FILE_RANGE", "SENDMSG", "RECVMSG", "TIMEOUT", "TIMEOUT_REMOVE", "ACCEPT", "ASYNC_CANCEL",
+  "LINK_TIMEOUT", "CONNECT", "FALLOCATE", "OPENAT", "CLOSE", "FILES_UPDATE", "STATX", "READ", "WRITE",
+  "FADVISE", "MADVISE", "SEND", "RECV", "OPENAT2", "EPOLL_CTL", "SPLICE", "PROVIDE_BUFFERS",
+  "REMOVE_BUFFERS", "TEE", "SHUTDOWN", "RENAMEAT", "UNLINKAT", "MKDIRAT", "SYMLINKAT", "LINKAT",
+  "MSG_RING", "FSETXATTR", "SETXATTR", "FGETXATTR", "GETXATTR", "SOCKET", "URING_CMD", "SEND_ZC",
+  "SENDMSG_ZC", "READ_MULTISHOT", "WAITID", "FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_WAITV",
+  "FIXED_FD_INSTALL", "FTRUNCATE", "BIND", "LISTEN", "RECV_ZC", "EPOLL_WAIT", "READV_FIXED",
+  "WRITEV_FIXED", "PIPE", "NOP128", "URING_CMD128",
+] as const;
+
+/** The opcodes native/ring.c submits. */
+const NEEDED_OPS = ["ACCEPT", "RECV", "SENDMSG", "SHUTDOWN", "CLOSE", "ASYNC_CANCEL", "READ"] as const;
+
+interface Probe {
+  ok: boolean;
+  detail: string;
+  known: number;
+  ops: Uint8Array;
+}
+
+function probe(flags: number): Probe {
+  const ops = new Uint8Array(256);
+  const features = new Uint32Array(1);
+  const ret = library().rs_probe(flags, features, ops, ops.length);
+  if (ret < 0) return { ok: false, detail: `fails: ${errnoName(ret)}`, known: 0, ops };
+  return { ok: true, detail: `works (IORING_FEAT_* 0x${features[0]!.toString(16)})`, known: ret, ops };
+}
+
+function readTrimmed(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function ioUringDisabled(): string {
+  const v = readTrimmed("/proc/sys/kernel/io_uring_disabled");
+  if (v === undefined) return "absent (kernel before 6.6 has no such switch)";
+  const meaning: Record<string, string> = {
+    "0": "io_uring allowed for every process",
+    "1": `only for members of kernel.io_uring_group (${readTrimmed("/proc/sys/kernel/io_uring_group") ?? "?"}) or CAP_SYS_ADMIN`,
+    "2": "io_uring disabled for every process: sysctl kernel.io_uring_disabled=0 to allow it",
+  };
+  return `${v} (${meaning[v] ?? "unknown value"})`;
+}
+
+function seccomp(): string {
+  const status = readTrimmed("/proc/self/status") ?? "";
+  const mode = /^Seccomp:\s*(\d)/m.exec(status)?.[1];
+  const filters = /^Seccomp_filters:\s*(\d+)/m.exec(status)?.[1];
+  if (mode === "2") return `filtering (${filters ?? "?"} filter(s))`;
+  if (mode === "1") return "strict";
+  return mode === "0" ? "none" : "unknown";
+}
+
+/** The CPU quota of this cgroup in CPUs, if any (cgroup v2, then v1). */
+function cpuQuota(): number | undefined {
+  const max = readTrimmed("/sys/fs/cgroup/cpu.max")?.split(/\s+/);
+  if (max && max[0] !== "max") return Number(max[0]) / Number(max[1]);
+  const quota = Number(readTrimmed("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") ?? -1);
+  const period = Number(readTrimmed("/sys/fs/cgroup/cpu/cpu.cfs_period_us") ?? 0);
+  return quota > 0 && period > 0 ? quota / period : undefined;
+}
+
+interface Pick {
+  mode: ModeName | "fallback" | "none";
+  why: string;
+}
+
+/** What most likely blocks io_uring_setup here. */
+function blocker(): string {
+  const disabled = readTrimmed("/proc/sys/kernel/io_uring_disabled");
+  if (disabled === "1" || disabled === "2") return `blocked by kernel.io_uring_disabled=${disabled}`;
+  if (seccomp().startsWith("filtering")) return "blocked by the seccomp profile (container runtimes' defaults block io_uring)";
+  return "this kernel has no io_uring (CONFIG_IO_URING)";
+}
+
+function recommend(setup: Probe, sqpoll: Probe, cpuBudget: number, fallback: boolean): Pick {
+  const cpus = Number(cpuBudget.toFixed(2));
+  if (!setup.ok) {
+    const why = `io_uring_setup ${setup.detail}: ${blocker()}`;
+    return fallback ? { mode: "fallback", why: `${why}; --fallback serves through Bun.serve, degraded` } : { mode: "none", why: `${why}; allow it (deploy/seccomp.json) or pass --fallback` };
+  }
+  if (!sqpoll.ok) return { mode: "batch", why: `SQPOLL ${sqpoll.detail}: batch needs no SQPOLL thread` };
+  if (cpus >= 3) return { mode: "spin", why: `${cpus} CPUs: room for the spinning ring thread and the SQPOLL thread` };
+  if (cpus >= 2) return { mode: "sqpoll", why: `${cpus} CPUs: spin would keep both busy (ring thread + SQPOLL thread); sqpoll blocks when idle` };
+  return { mode: "batch", why: `${cpus} CPUs: a polling thread would compete with everything else; batch polls nothing` };
+}
+
+function opsLine(p: Probe): string {
+  if (!p.ok) return "unknown (no ring)";
+  if (!p.known) return "unknown (io_uring_register blocked or kernel before 5.6)";
+  const names = [...p.ops.keys()].filter((i) => p.ops[i]).map((i) => OPS[i] ?? `op_${i}`);
+  return `${names.length} of ${p.known}: ${names.join(" ")}`;
+}
+
+function neededLine(p: Probe): string {
+  if (!p.ok || !p.known) return "unknown";
+  const missing = NEEDED_OPS.filter((op) => !p.ops[OPS.indexOf(op)]);
+  return missing.length ? `MISSING ${missing.join(" ")} (kernel too old for ringside)` : `all present (${NEEDED_OPS.join(" ")})`;
+}
+
+export function doctor(cfg: Config): number {
+  const report: Array<[string, string]> = [
+    ["kernel", release()],
+    ["kernel.io_uring_disabled", ioUringDisabled()],
+    ["seccomp", seccomp()],
+  ];
+  const quota = cpuQuota();
+  const cpus = Math.min(availableParallelism(), quota ?? Infinity);
+  report.push(["cpus", `${availableParallelism()} available${quota ? `, cgroup quota ${quota.toFixed(2)}` : ", no cgroup quota"}`]);
+  const setup = probe(0);
+  const sqpoll = setup.ok ? probe(IORING_SETUP_SQPOLL) : setup;
+  const deferred = setup.ok ? probe(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) : setup;
+  report.push(["io_uring_setup", setup.detail], ["sqpoll", sqpoll.detail], ["defer_taskrun", deferred.detail]);
+  report.push(["ops", opsLine(setup)], ["ops needed", neededLine(setup)]);
+  const pick = recommend(setup, sqpoll, cpus, cfg.fallback);
+  const mode = cfg.native.mode;
+  const runs = setup.ok && (mode === "batch" || sqpoll.ok);
+  report.push(["recommended mode", `${pick.mode}: ${pick.why}`]);
+  const advice = runs && pick.mode !== mode ? `, but ${pick.mode} fits better` : "";
+  const outcome = runs ? `runs natively${advice}` : cfg.fallback ? "falls back to Bun.serve (degraded)" : "fails to start";
+  report.push(["configured mode", `${mode} (--mode, RINGSIDE_MODE): ${outcome}`]);
+  if (cfg.logFormat === "json") {
+    process.stdout.write(JSON.stringify(Object.fromEntries(report)) + "\n");
+  } else {
+    const width = Math.max(...report.map(([k]) => k.length));
+    process.stdout.write(report.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}`).join("\n") + "\n");
+  }
+  return runs ? 0 : 1;
+}

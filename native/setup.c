@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,6 +225,18 @@ static int setup_batch_ring(struct rs_server *s)
 	return 0;
 }
 
+/* The kernel caps a registered file table at RLIMIT_NOFILE: lift the soft
+ * limit toward the hard one (Bun usually has already). */
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 /* Runs on the ring thread: with SINGLE_ISSUER the creating task is the only
  * one allowed to submit, and DEFER_TASKRUN work runs only for it. */
 int setup_ring(struct rs_server *s)
@@ -234,6 +247,7 @@ int setup_ring(struct rs_server *s)
 	/* Direct descriptors (5.19+): accepted sockets live in a sparse table
 	 * of max_connections slots and never enter the fd table. Without it we
 	 * fall back to plain fds and single-shot accept. */
+	raise_nofile(s->cfg.max_connections + 64);
 	if (io_uring_register_files_sparse(&s->ring, s->cfg.max_connections) == 0) {
 		s->fixed_files = true;
 		s->multishot = true;

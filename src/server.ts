@@ -24,9 +24,18 @@ function counterFields(c: Counters): Fields {
   return rest;
 }
 
-function waitForSignal(): Promise<NodeJS.Signals> {
+/** Resolves on the first SIGINT/SIGTERM. The handlers stay installed, so a
+ * second signal during the drain cannot kill the process mid-response (the
+ * drain timeout bounds the wait; SIGKILL still works). */
+function waitForSignal(log: Log): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve(sig));
+    let first: NodeJS.Signals | undefined;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      process.on(sig, () => {
+        if (first) log.info("signal", `${sig}: already draining`, { signal: sig });
+        else resolve((first = sig));
+      });
+    }
   });
 }
 
@@ -63,7 +72,7 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
     throw e;
   }
   const url = urlOf(cfg.native.host, server.port);
-  const signal = waitForSignal();
+  const signal = waitForSignal(log);
   log.info("listening", `listening on ${url}`, {
     port: server.port,
     mode,

@@ -171,8 +171,16 @@ static size_t put(char *buf, size_t cap, size_t off, const char *name, size_t at
 #define LAYOUT_COUNTER(name) \
 	off = put(buf, sizeof(buf), off, #name, offsetof(struct rs_counters, name), sizeof(uint64_t));
 
-/* Names, offsets and sizes of both shared structs, for the TS mirror check:
- * "config size=N host=0:64 port=64:4 ...;counters size=N state=0:8 ..." */
+static const struct { const char *name; uint32_t bit; } feature_names[] = {
+	{ "sqpoll", RS_FEAT_SQPOLL }, { "sq_aff", RS_FEAT_SQ_AFF },
+	{ "single_issuer", RS_FEAT_SINGLE_ISSUER }, { "defer_taskrun", RS_FEAT_DEFER_TASKRUN },
+	{ "coop_taskrun", RS_FEAT_COOP_TASKRUN }, { "fixed_files", RS_FEAT_FIXED_FILES },
+	{ "ring_aff", RS_FEAT_RING_AFF }, { "nodrop", RS_FEAT_NODROP },
+};
+
+/* Names, offsets and sizes of both shared structs and the feature bits, for
+ * the TS mirror check: "config size=N host=0:64 ...;counters size=N
+ * state=0:8 ...;features sqpoll=0 ..." */
 RS_EXPORT const char *rs_layout(void)
 {
 	static char buf[4096];
@@ -182,5 +190,9 @@ RS_EXPORT const char *rs_layout(void)
 	off += (size_t)snprintf(buf + off, sizeof(buf) - off, ";counters size=%zu",
 				sizeof(struct rs_counters));
 	RS_COUNTER_FIELDS(LAYOUT_COUNTER)
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off, ";features");
+	for (size_t i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, " %s=%u", feature_names[i].name,
+					__builtin_ctz(feature_names[i].bit));
 	return buf;
 }

@@ -129,8 +129,8 @@ static void handle_accept(struct rs_server *s, const struct io_uring_cqe *cqe)
 		handle_new_conn(s, cqe->res);
 	} else if (cqe->res == -EINVAL && s->fixed_files && !s->ctr.accepted) {
 		/* Kernel without accept into direct descriptors: plain fds. */
-		s->multishot = s->fixed_files = false;
-		s->features &= ~(RS_FEAT_MULTISHOT_ACCEPT | RS_FEAT_FIXED_FILES);
+		s->fixed_files = false;
+		s->features &= ~RS_FEAT_FIXED_FILES;
 	} else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM ||
 		   cqe->res == -ENOBUFS) {
 		/* Out of descriptors or memory: pause, the tick resumes us. */
@@ -605,10 +605,6 @@ static int start_ring(struct rs_server *s)
 	if (ret < 0)
 		return ret;
 	s->now_ms = now_ms();
-	/* setup_ring reports multishot accept as available; add_accept says
-	 * why it is not used. */
-	s->multishot = false;
-	s->features &= ~RS_FEAT_MULTISHOT_ACCEPT;
 	add_wake(s);
 	maybe_rearm_accept(s);
 	ret = io_uring_submit(&s->ring);

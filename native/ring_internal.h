@@ -84,7 +84,6 @@ struct rs_server {
 	uint64_t wake_buf;
 	uint32_t features;
 	bool fixed_files;
-	bool multishot;
 	uint32_t accepts_inflight; /* single-shot accepts armed */
 	bool accept_paused;        /* no free slot: re-armed when one frees */
 	uint64_t accept_resume_ms; /* backoff after EMFILE/ENOMEM, 0 if none */

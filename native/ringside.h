@@ -96,10 +96,9 @@ enum rs_feature {
 	RS_FEAT_SINGLE_ISSUER = 1u << 2,
 	RS_FEAT_DEFER_TASKRUN = 1u << 3,
 	RS_FEAT_COOP_TASKRUN = 1u << 4,
-	RS_FEAT_MULTISHOT_ACCEPT = 1u << 5,
-	RS_FEAT_FIXED_FILES = 1u << 6,
-	RS_FEAT_RING_AFF = 1u << 7,
-	RS_FEAT_NODROP = 1u << 8,
+	RS_FEAT_FIXED_FILES = 1u << 5,
+	RS_FEAT_RING_AFF = 1u << 6,
+	RS_FEAT_NODROP = 1u << 7,
 };
 
 #define RS_X_CONFIG_MEMBER(type, name, n) type name RS_X_DIM_##n;

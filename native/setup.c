@@ -246,12 +246,11 @@ int setup_ring(struct rs_server *s)
 		return ret;
 	/* Direct descriptors (5.19+): accepted sockets live in a sparse table
 	 * of max_connections slots and never enter the fd table. Without it we
-	 * fall back to plain fds and single-shot accept. */
+	 * fall back to plain fds. */
 	raise_nofile(s->cfg.max_connections + 64);
 	if (io_uring_register_files_sparse(&s->ring, s->cfg.max_connections) == 0) {
 		s->fixed_files = true;
-		s->multishot = true;
-		s->features |= RS_FEAT_FIXED_FILES | RS_FEAT_MULTISHOT_ACCEPT;
+		s->features |= RS_FEAT_FIXED_FILES;
 	}
 	return 0;
 }

@@ -78,7 +78,7 @@ export const STATES = ["starting", "running", "draining", "stopped"] as const;
 
 export const FEATURES = [
   "sqpoll", "sq_aff", "single_issuer", "defer_taskrun", "coop_taskrun",
-  "multishot_accept", "fixed_files", "ring_aff", "nodrop",
+  "fixed_files", "ring_aff", "nodrop",
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 
@@ -106,7 +106,8 @@ const CONFIG = layoutConfig();
 export function mirrorLayout(): string {
   const cfg = [...CONFIG.fields].map(([n, f]) => ` ${n}=${f.offset}:${f.size}`).join("");
   const ctr = COUNTER_NAMES.map((n, i) => ` ${n}=${i * 8}:8`).join("");
-  return `config size=${CONFIG.size}${cfg};counters size=${COUNTER_NAMES.length * 8}${ctr}`;
+  const feats = FEATURES.map((n, bit) => ` ${n}=${bit}`).join("");
+  return `config size=${CONFIG.size}${cfg};counters size=${COUNTER_NAMES.length * 8}${ctr};features${feats}`;
 }
 
 // ---- building and loading ---------------------------------------------------

@@ -31,7 +31,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
   { flag: "sq-cpu", kind: "int", env: "RINGSIDE_SQ_CPU", min: 0, max: 4095, arg: "N", help: "pin the SQPOLL kernel thread to CPU N (default: unpinned)" },
   { flag: "cpu", kind: "int", env: "RINGSIDE_CPU", min: 0, max: 4095, arg: "N", help: "pin the ringside-ring thread to CPU N (default: unpinned)" },
-  { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", def: "1000ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL thread sleeps" },
+  { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", def: "100ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL kernel thread sleeps (as long as the spin budget by default, so both stop burning CPU together)" },
   { flag: "spin-budget", kind: "duration", env: "RINGSIDE_SPIN_BUDGET", def: "100ms", unit: "ms", min: 0, max: 3_600_000, help: "spin mode: idle time before the ring thread parks in a blocking wait; 'forever' never parks" },
   { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", def: "4096", min: 1, max: 65536, help: "open connections at most; the rest wait in the listen backlog" },
   { flag: "backlog", kind: "int", env: "RINGSIDE_BACKLOG", def: "4096", min: 1, max: 65535, help: "listen backlog (capped by net.core.somaxconn)" },

@@ -108,7 +108,7 @@ function cpuSeconds(pid: number): number {
 }
 
 test("idle after load: spin mode parks and uses under 2% of a core over 3 s", async () => {
-  await using s = await startServer(["--mode", "spin", "--spin-budget", "100ms", "--sq-idle", "500ms"]);
+  await using s = await startServer(["--mode", "spin"]); // the defaults: 100 ms spin budget and SQPOLL idle
   await using wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d2s", `${s.url}/`], { stdout: "ignore", stderr: "ignore" });
   expect(await wrk.exited).toBe(0);
   // Parked: the ring thread and the SQPOLL thread both asleep, not spinning.

@@ -122,9 +122,22 @@ static void handle_new_conn(struct rs_server *s, int res)
 	add_recv(s, c);
 }
 
+/* Under SQPOLL an accept queued just before the drain may not be issued
+ * yet: closing the listener under it would fail it with -EBADF. So the
+ * listener is closed once the last accept has completed (or been
+ * cancelled); from then on the backlog is refused. */
+static void close_listener(struct rs_server *s)
+{
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	s->listen_fd = -1;
+}
+
 static void handle_accept(struct rs_server *s, const struct io_uring_cqe *cqe)
 {
 	s->accepts_inflight--;
+	if (s->draining && !s->accepts_inflight)
+		close_listener(s);
 	if (cqe->res >= 0) {
 		handle_new_conn(s, cqe->res);
 	} else if (cqe->res == -EINVAL && s->fixed_files && !s->ctr.accepted) {
@@ -475,10 +488,9 @@ static void start_drain(struct rs_server *s)
 		sqe = get_sqe(s);
 		io_uring_prep_cancel64(sqe, encode_ud(OP_ACCEPT, 0, 0), IORING_ASYNC_CANCEL_ALL);
 		io_uring_sqe_set_data64(sqe, encode_ud(OP_CANCEL, 0, 0));
+	} else {
+		close_listener(s);
 	}
-	/* Pending connections in the backlog are refused from here on. */
-	close(s->listen_fd);
-	s->listen_fd = -1;
 	for (uint32_t i = 0; i < s->cfg.max_connections; i++)
 		if (is_idle_keepalive(&s->conns[i]))
 			expire_conn(s, &s->conns[i]);
@@ -616,6 +628,21 @@ static int start_ring(struct rs_server *s)
 	return 0;
 }
 
+/* Pinned only after the ring exists: the SQPOLL thread inherits its
+ * creator's CPU mask, and --cpu is for this thread alone (--sq-cpu places
+ * the kernel thread). */
+static void pin_ring_thread(struct rs_server *s)
+{
+	cpu_set_t set;
+
+	if (s->cfg.ring_cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(s->cfg.ring_cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0)
+		s->features |= RS_FEAT_RING_AFF;
+}
+
 void *ring_thread_main(void *arg)
 {
 	struct rs_server *s = arg;
@@ -626,16 +653,11 @@ void *ring_thread_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_setname_np(pthread_self(), "ringside-ring");
-	if (s->cfg.ring_cpu >= 0) {
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(s->cfg.ring_cpu, &set);
-		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0)
-			s->features |= RS_FEAT_RING_AFF;
-	}
 	ret = start_ring(s);
-	if (ret == 0)
+	if (ret == 0) {
+		pin_ring_thread(s);
 		CTR_SET(s, state, RS_STATE_RUNNING);
+	}
 	s->setup_result = ret;
 	__atomic_store_n(&s->setup_done, 1, __ATOMIC_RELEASE);
 	if (ret < 0)

@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 # To build and serve: liburing, a C compiler, make.
 SERVE="liburing-dev gcc make"
 # To test and benchmark: real clients, strace, the fuzzer, nginx, containers.
-TEST="curl apache2-utils wrk strace hyperfine nginx-light clang libclang-rt-14-dev util-linux"
+TEST="curl apache2-utils wrk strace hyperfine linux-perf nginx-light clang libclang-rt-14-dev util-linux"
 # The container test: podman on runc with its network stack, local base images by mmdebstrap.
 CONTAINER="podman runc netavark aardvark-dns iptables mmdebstrap debian-archive-keyring"
 

@@ -1,5 +1,6 @@
 // Shared by the tests: start the real CLI on port 0, talk to it over raw TCP,
 // wait for conditions with deadlines (never fixed sleeps).
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 
@@ -118,24 +119,19 @@ export function rawExchange(port: number, chunks: Array<string | Uint8Array>, op
   });
 }
 
-/** The server's counters, from its /proc-visible summary line after stop. */
+/** The server's counters, from the summary line it prints when it stops. */
 export function summaryCounters(stdout: string): Record<string, number> {
   const line = stdout.split("\n").find((l) => l.startsWith("ringside: stopped")) ?? "";
   return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
 }
 
-/** Threads of a process by name, from /proc. */
+/** A thread of a process by name, from /proc. */
 export async function threadId(pid: number, comm: string): Promise<number> {
-  const { readdirSync, readFileSync } = await import("node:fs");
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === comm) return Number(tid);
   }
   throw new Error(`no thread named ${comm} in ${pid}`);
 }
-
-// ---- keep-alive, hostile clients, soak (appended; existing helpers unchanged) ----
-// (An import may stand anywhere at the top level; it is hoisted.)
-import { readdirSync, readFileSync } from "node:fs";
 
 /** One raw TCP connection kept open across several exchanges. */
 export class RawConn {
@@ -281,7 +277,6 @@ export function errorResponse(code: 400 | 413 | 431 | 505): string {
 
 /** The TCP port a process listens on, from /proc (for --quiet servers). */
 export function listeningPort(pid: number): number | undefined {
-  const { readdirSync, readlinkSync, readFileSync } = require("node:fs") as typeof import("node:fs");
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {

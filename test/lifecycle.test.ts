@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { DEFAULT_RESPONSE, rawExchange, startServer, summaryCounters, waitFor } from "./helpers.ts";
+import { DEFAULT_RESPONSE, rawExchange, startServer, summaryCounters, waitFor, waitForStats } from "./helpers.ts";
 
 type Outcome = "full" | "refused" | "truncated";
 
@@ -48,11 +48,25 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s during load", (signal) => {
     const c = summaryCounters(end.stdout);
     expect(c.active).toBe(0);
     expect(c.requests).toBe(c.responses!);
+    // Accepts still queued when the drain starts are cancelled, not failed.
+    expect(c.accept_errors).toBe(0);
     expect(seen.truncated).toBe(0);
     expect(seen.full).toBeGreaterThan(100);
     expect(end.stderr).toBe("");
   }, 30_000);
 });
+
+test("SIGTERM while ab keeps 100 connections coming: queued accepts are cancelled, not counted as errors", async () => {
+  const s = await startServer(["--stats-interval", "0.1s"]);
+  await using ab = Bun.spawn(["ab", "-q", "-r", "-n", "1000000", "-c", "100", "-s", "5", `${s.url}/`], { stdout: "ignore", stderr: "ignore" });
+  await waitForStats(s, "ab is being served", (c) => c.requests! >= 1000);
+  const end = await s.stop();
+  ab.kill();
+  const c = summaryCounters(end.stdout);
+  expect(end.code).toBe(0);
+  expect(c).toMatchObject({ active: 0, accept_errors: 0, recv_errors: 0, send_errors: 0 });
+  expect(c.responses).toBe(c.requests!);
+}, 30_000);
 
 test("a client stuck mid-request does not hold the exit past the drain timeout", async () => {
   const s = await startServer(["--drain-timeout", "500ms", "--header-timeout", "60s"]);

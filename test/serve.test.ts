@@ -1,7 +1,7 @@
 // The response a client gets, byte for byte, over raw TCP and with curl.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { mirrorLayout, nativeLayout } from "../src/native.ts";
 import { CLI, DEFAULT_RESPONSE, listeningPort, rawExchange, startServer, waitFor } from "./helpers.ts";
@@ -118,4 +118,28 @@ test("--quiet prints nothing on start and stop, and still serves", async () => {
   proc.kill("SIGTERM");
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   expect({ out, err, code }).toEqual({ out: "", err: "", code: 0 });
+});
+
+/** The CPUs the first thread whose name starts with `name` may run on ("1", "0-1"). */
+function allowedCpus(pid: number, name: string): string {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(name)) continue;
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))![1]!;
+  }
+  throw new Error(`no thread named ${name}* in ${pid}`);
+}
+
+test.skipIf(availableParallelism() < 2)("--cpu pins the ring thread alone; --sq-cpu pins the SQPOLL thread", async () => {
+  const all = allowedCpus(process.pid, "");
+  {
+    // The SQPOLL thread inherits its creator's mask: --cpu must not leak to it.
+    await using s = await startServer(["--cpu", "1"]);
+    expect(allowedCpus(s.proc.pid, "ringside-ring")).toBe("1");
+    expect(allowedCpus(s.proc.pid, "iou-sqp-")).toBe(all);
+    expect((await rawExchange(s.port, [GET])).text).toBe(DEFAULT_RESPONSE);
+  }
+  await using s = await startServer(["--cpu", "1", "--sq-cpu", "0"]);
+  expect(allowedCpus(s.proc.pid, "ringside-ring")).toBe("1");
+  expect(allowedCpus(s.proc.pid, "iou-sqp-")).toBe("0");
+  expect((await rawExchange(s.port, [GET])).text).toBe(DEFAULT_RESPONSE);
 });

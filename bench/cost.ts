@@ -1,0 +1,168 @@
+// Per-request cost of the serving thread: system calls (perf counting, which
+// does not slow the thread, and strace -c, which names them but stops the
+// thread on every call), where CPU time goes (perf record), idle CPU after
+// load, and peak RSS.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { run, runSeconds, spawn, stopChild, tasks, waitFor } from "./proc.ts";
+import { spread, type Spread } from "./stats.ts";
+
+export interface SyscallCount {
+  tool: "perf" | "strace";
+  calls: number;
+  requests: number;
+  perRequest: number;
+  /** strace only: calls by name, most first. */
+  byName: Array<{ name: string; calls: number; errors: number }>;
+  /** When measured more than once: calls per request of each run, and their spread. */
+  runs?: number[];
+  spread?: Spread;
+}
+
+/** Several counts of the same thread as one: totals, and the spread of the per-run ratios. */
+export function combineCounts(counts: readonly SyscallCount[]): SyscallCount {
+  const first = counts[0];
+  if (!first) throw new Error("combineCounts: nothing to combine");
+  const calls = counts.reduce((a, c) => a + c.calls, 0);
+  const requests = counts.reduce((a, c) => a + c.requests, 0);
+  const runs = counts.map((c) => c.perRequest);
+  return { tool: first.tool, calls, requests, perRequest: calls / requests, byName: first.byName, runs, spread: spread(runs) };
+}
+
+let perfOk: boolean | undefined;
+
+/** perf with the raw_syscalls tracepoint (needs root or perf_event_paranoid <= 1 and tracefs). */
+export async function perfAvailable(): Promise<boolean> {
+  if (perfOk === undefined) {
+    const r = await run(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "--", "true"], 20_000).catch(() => undefined);
+    perfOk = r !== undefined && r.code === 0 && /raw_syscalls:sys_enter/.test(r.stderr) && !/not supported|<not counted>/.test(r.stderr);
+  }
+  return perfOk;
+}
+
+/** Parses `strace -c` output: the table of calls by syscall. */
+export function parseStrace(text: string): { total: number; byName: SyscallCount["byName"] } {
+  const byName: SyscallCount["byName"] = [];
+  let total = 0;
+  for (const line of text.split("\n")) {
+    const t = line.trim().split(/\s+/);
+    if (t.length < 5 || !/^[\d.]+$/.test(t[0]!)) continue;
+    const name = t[t.length - 1]!;
+    const calls = Number(t[3]);
+    const errors = t.length >= 6 ? Number(t[4]) : 0;
+    if (name === "total") total = calls;
+    else byName.push({ name, calls, errors });
+  }
+  byName.sort((a, b) => b.calls - a.calls);
+  return { total, byName };
+}
+
+/** Attaches a counter to one thread, runs load, detaches; returns calls per request. */
+export async function countSyscalls(tool: "perf" | "strace", tid: number, tmp: string, load: () => Promise<number>): Promise<SyscallCount> {
+  const out = join(tmp, `${tool}-${tid}-${Date.now()}.txt`);
+  const cmd =
+    tool === "perf"
+      ? ["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-t", String(tid), "-o", out]
+      : ["strace", "-c", "-p", String(tid), "-o", out];
+  const tracer = spawn(tool, cmd);
+  let requests: number;
+  try {
+    if (tool === "strace") {
+      await waitFor("strace to attach", () => /attached/.test(tracer.stderr()) || tracer.proc.exitCode !== null, 10_000);
+    } else {
+      await Bun.sleep(300); // perf stat prints nothing when it has attached
+    }
+    if (tracer.proc.exitCode !== null) throw new Error(`${tool} exited ${tracer.proc.exitCode}: ${tracer.stderr()}`);
+    requests = await load();
+  } finally {
+    await stopChild(tracer, "SIGINT", 10_000);
+  }
+  const text = readFileSync(out, "utf8");
+  if (tool === "perf") {
+    const line = text.split("\n").find((l) => l.includes("raw_syscalls:sys_enter"));
+    const calls = Number(line?.split(",")[0]);
+    if (!Number.isFinite(calls)) throw new Error(`perf stat: unexpected output: ${text}`);
+    return { tool, calls, requests, perRequest: calls / requests, byName: [] };
+  }
+  const { total, byName } = parseStrace(text);
+  return { tool, calls: total, requests, perRequest: total / requests, byName };
+}
+
+export interface ProfileLine {
+  percent: number;
+  comm: string;
+  dso: string;
+  symbol: string;
+}
+
+/** perf record (cpu-clock, no call graphs) of one process during load; top lines by share. */
+export async function profile(pid: number, tmp: string, load: () => Promise<unknown>, limit = 12): Promise<ProfileLine[]> {
+  const data = join(tmp, `perf-${pid}-${Date.now()}.data`);
+  const rec = spawn("perf record", ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1999", "-p", String(pid), "-o", data]);
+  try {
+    await Bun.sleep(300);
+    if (rec.proc.exitCode !== null) throw new Error(`perf record exited ${rec.proc.exitCode}: ${rec.stderr()}`);
+    await load();
+  } finally {
+    await stopChild(rec, "SIGINT", 15_000);
+  }
+  const rep = await run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "comm,dso,sym", "--percent-limit", "1", "-q"], 60_000);
+  if (rep.code !== 0) throw new Error(`perf report exited ${rep.code}: ${rep.stderr.slice(-500)}`);
+  return parseProfile(rep.stdout).slice(0, limit);
+}
+
+export function parseProfile(text: string): ProfileLine[] {
+  const out: ProfileLine[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*([\d.]+)%\s+(.+?)\s{2,}(\S+)\s+\[([.kug])\]\s+(.*)$/.exec(line);
+    if (m) out.push({ percent: Number(m[1]), comm: m[2]!.trim(), dso: m[3]!, symbol: `[${m[4]}] ${m[5]!.trim()}` });
+  }
+  return out;
+}
+
+export interface IdleCpu {
+  windowS: number;
+  /** CPU the whole process used during the window, in % of one core. */
+  percentOfCore: number;
+  /** The same, by thread name (ringside-ring, iou-sqp-N, bun, nginx ...). */
+  byThread: Record<string, number>;
+  /** Per second of the window, % of one core. */
+  series: number[];
+  /** The window without its first `skipS` seconds (the SQPOLL thread's --sq-idle spin), % of one core. */
+  steadyPercentOfCore: number;
+  skipS: number;
+}
+
+/** CPU of every task of the given processes over a window, sampled each second (schedstat, ns resolution). */
+export async function idleCpu(pids: readonly number[], windowS: number, skipS: number): Promise<IdleCpu> {
+  const sample = (): Map<string, { name: string; s: number }> => {
+    const m = new Map<string, { name: string; s: number }>();
+    for (const pid of pids) for (const t of tasks(pid)) m.set(`${pid}/${t.tid}`, { name: t.comm.replace(/^iou-sqp-\d+$/, "iou-sqp"), s: runSeconds(pid, t.tid) });
+    return m;
+  };
+  const diff = (a: Map<string, { name: string; s: number }>, b: Map<string, { name: string; s: number }>): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [k, v] of b) out[v.name] = (out[v.name] ?? 0) + (v.s - (a.get(k)?.s ?? 0));
+    return out;
+  };
+  const total = (r: Record<string, number>): number => Object.values(r).reduce((x, y) => x + y, 0);
+  const start = sample();
+  const t0 = performance.now();
+  const series: number[] = [];
+  let prev = start;
+  let prevT = t0;
+  while (performance.now() - t0 < windowS * 1000 - 1) {
+    const left = windowS * 1000 - (performance.now() - t0);
+    await Bun.sleep(Math.min(1000, left));
+    const now = sample();
+    const nowT = performance.now();
+    series.push((total(diff(prev, now)) / ((nowT - prevT) / 1000)) * 100);
+    prev = now;
+    prevT = nowT;
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const byThread = Object.fromEntries(Object.entries(diff(start, prev)).map(([k, v]) => [k, (v / elapsed) * 100]));
+  const rest = series.slice(Math.ceil(skipS));
+  const steadyPercentOfCore = rest.length ? rest.reduce((a, x) => a + x, 0) / rest.length : Number.NaN;
+  return { windowS: elapsed, percentOfCore: (total(diff(start, prev)) / elapsed) * 100, byThread, series, steadyPercentOfCore, skipS };
+}

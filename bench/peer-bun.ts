@@ -1,0 +1,26 @@
+// Bun.serve peer for bench/run.ts: the canned 17-byte body that ringside serves,
+// from Bun's static-route fast path (what a user would write for a fixed response).
+// usage: bun bench/peer-bun.ts [--port N]   (default 0: any free port, printed)
+import { parseArgs } from "node:util";
+
+const BODY = "Have a nice day!\n";
+const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: "string", default: "0" } }, strict: true });
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`peer-bun: --port ${values.port}: want 0..65535\n`);
+  process.exit(2);
+}
+const headers = { "Content-Type": "text/html" };
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port,
+  routes: { "/": new Response(BODY, { headers }) },
+  fetch: () => new Response(BODY, { headers }),
+});
+process.stdout.write(`peer-bun: listening on http://127.0.0.1:${server.port}\n`);
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.once(sig, () => {
+    server.stop(true);
+    process.exit(0);
+  });
+}

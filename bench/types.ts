@@ -1,0 +1,125 @@
+// The shape of bench/results/*.json: raw measurements, then what report.ts derives.
+import type { ConnMode, ServerName, Sizes } from "./config.ts";
+import type { IdleCpu, ProfileLine, SyscallCount } from "./cost.ts";
+import type { Timing } from "./hyperfine.ts";
+import type { Machine } from "./machine.ts";
+import type { Foreign, PhaseNoise } from "./monitor.ts";
+import type { Spread } from "./stats.ts";
+import type { BatchValidation } from "./hyperfine.ts";
+import type { WrkResult } from "./wrk.ts";
+
+/** Where each thread was allowed to run, from /proc/.../status Cpus_allowed_list. */
+export type Affinity = Record<string, string>;
+
+/** One wrk measurement (wrk's own figures) with the server's CPU over it. */
+export interface LoadRun extends Omit<WrkResult, "clientCpuS"> {
+  round: number;
+  server: ServerName;
+  conn: ConnMode;
+  connections: number;
+  /** Server CPU over the run, seconds (utime+stime of every server process, all threads). */
+  serverCpuS: number;
+  /** ringside only: the ring thread, the SQPOLL thread, and the sum over live threads. */
+  ringCpuS?: number;
+  sqCpuS?: number;
+  taskSumCpuS?: number;
+  /** CPU used by processes this run did not start, during the measurement, in cores:
+   * the machine's busy time (/proc/stat) minus server, wrk and harness. */
+  foreignCores: number;
+  /** Time the hypervisor ran something else instead of this VM, in cores. */
+  stealCores: number;
+  /** Measurements of this point thrown away because other work was using the machine. */
+  retried: number;
+}
+
+export interface PinningTrial extends LoadRun {
+  policy: string;
+  affinity: Affinity;
+}
+
+export interface ServerBlock {
+  round: number;
+  server: ServerName;
+  conn: ConnMode;
+  /** ringside's summary counters at stop. */
+  counters: Record<string, number>;
+  exitCode: number | null;
+  /** Requests wrk (or ab) saw completed against this process, warm-up included. */
+  clientRequests: number;
+  features?: string;
+}
+
+export interface CostResult {
+  server: ServerName;
+  conn: ConnMode;
+  perf?: SyscallCount;
+  strace?: SyscallCount;
+  profile?: ProfileLine[];
+  idle: IdleCpu;
+  /** Peak RSS, kB: VmHWM summed over the server's processes (nginx: master + worker). */
+  vmHwmKb: number;
+  vmHwmByProcess: Record<string, number>;
+  batch?: Timing & { client: string; validation: BatchValidation };
+  affinity: Affinity;
+  counters: Record<string, number>;
+  /** Seconds each step took (for keeping the run short). */
+  stepsS: Record<string, number>;
+}
+
+export interface ThroughputRow {
+  server: ServerName;
+  conn: ConnMode;
+  connections: number;
+  rps: Spread;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  clientCores: Spread;
+  serverCores: Spread;
+  cpuPer100kS: Spread;
+  foreignCores: Spread;
+  errors: number;
+  /** Ratio to the peer's figure in the same round, over rounds. */
+  vsNginx: Spread;
+  vsBun: Spread;
+  /** Requests per CPU-second of the server, and its same-round ratio to nginx's:
+   * what the server could do with a CPU to itself when the client is the bottleneck. */
+  perCpuS: Spread;
+  perCpuVsNginx: Spread;
+}
+
+export interface Target {
+  name: string;
+  want: string;
+  got: string;
+  met: boolean | null;
+  note?: string;
+}
+
+export interface Results {
+  schema: 1;
+  quick: boolean;
+  startedAt: string;
+  durationS: number;
+  machine: Machine;
+  sizes: Sizes;
+  /** ringside's defaults at run time (src/options.ts), which the idle figures depend on. */
+  serverDefaults: { spinBudgetMs: number; sqIdleMs: number };
+  /** git HEAD, local changes to src/ and native/, and the library's mtime, at start and end. */
+  tree: { start: string; end: string };
+  pinning: {
+    chosen: string;
+    summary: string;
+    forced: boolean;
+    trials: PinningTrial[];
+    scores: Record<string, number>;
+  };
+  load: LoadRun[];
+  blocks: ServerBlock[];
+  throughput: ThroughputRow[];
+  cold: Timing[];
+  cost: CostResult[];
+  sqpollAccounting: { processCpuS: number; taskSumCpuS: number; sqCpuS: number; included: boolean; note: string } | null;
+  targets: Target[];
+  anomalies: string[];
+  noise: { phases: PhaseNoise[]; processes: Foreign[]; waitedS: number; noisyStarts: number; retries: number };
+}

@@ -154,7 +154,8 @@ export const FULL: Sizes = {
   pinning: {
     policies: PINNINGS.map((p) => p.name),
     servers: SERVERS,
-    conns: CONN_MODES,
+    // Pipelining changes the client's cost, not where the server's threads should run.
+    conns: ["close", "keep-alive"],
     connections: 64,
     wrkS: 2,
   },

@@ -399,7 +399,6 @@ export function renderMarkdown(r: Results, svgName: string): string {
   out.push("## Reproduce");
   out.push("");
   out.push("```sh");
-  out.push("bun run build:native   # if native/build/libringside.so is missing");
   out.push(`bun run bench${r.quick ? " --quick" : ""}${r.pinning.forced ? ` --pinning ${r.pinning.chosen}` : ""}`);
   out.push("```");
   out.push("");

@@ -201,7 +201,7 @@ async function pinningPhase(ctx: Ctx): Promise<{ trials: PinningTrial[]; scores:
       }
       for (const conn of sizes.pinning.conns) {
         // Batch mode has no SQPOLL thread: policies that differ only there are one trial.
-        const key = `${ringsideArgs(server, keepsAlive(conn), pin, 0).join(" ")}|${pin.clientCpus}`;
+        const key = `${ringsideArgs(server, keepsAlive(conn), pin, 0).join(" ")}|${pin.clientCpus}|${conn}`;
         const seen = ringDone.get(key);
         if (seen) {
           trials.push({ ...seen, policy: name });
@@ -343,8 +343,7 @@ function writeReport(results: Results, dir: string, stem: string, latest: boolea
 /** --render FILE.json: derive and write the report again from stored measurements. */
 function render(path: string): number {
   const results = JSON.parse(readFileSync(path, "utf8")) as Results;
-  results.serverDefaults ??= { spinBudgetMs: SPIN_BUDGET_MS, sqIdleMs: SQ_IDLE_MS };
-  results.tree ??= { start: results.machine.git, end: "not recorded" };
+  // derive() adds this one again.
   results.anomalies = results.anomalies.filter((a) => !a.startsWith("SQPOLL accounting:"));
   derive(results);
   const files = writeReport(results, dirname(path), basename(path, ".json"), !results.quick);

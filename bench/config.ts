@@ -1,6 +1,6 @@
 // What the benchmark runs: the servers, the pinning policies it tries, and the
 // sizes of everything for a full run and for --quick (CI, under 60 s).
-import { OPTIONS } from "../src/options.ts";
+import { parseConfig } from "../src/config.ts";
 
 export type ServerName = "nginx" | "bun" | "spin" | "sqpoll" | "batch";
 export type ConnMode = "close" | "keep-alive" | "pipelined";
@@ -190,18 +190,11 @@ export const QUICK: Sizes = {
   retryBudget: 0,
 };
 
-/** A duration flag's default from src/options.ts (the CLI's own table), in ms. */
-function defaultMs(flag: string, fallback: number): number {
-  const o = OPTIONS.find((x) => x.flag === flag);
-  const m = o?.def === undefined ? null : /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(o.def);
-  if (!m) return fallback;
-  const unit = m[2] ?? o?.unit ?? "ms";
-  return Number(m[1]) * (unit === "m" ? 60_000 : unit === "s" ? 1000 : 1);
-}
-
-/** ringside's default --spin-budget: idle time before the ring thread parks. */
-export const SPIN_BUDGET_MS = defaultMs("spin-budget", 100);
-/** ringside's default --sq-idle: the SQPOLL thread spins this long after the last submission. */
-export const SQ_IDLE_MS = defaultMs("sq-idle", 1000);
+/** ringside's defaults, as its own CLI parses them (no flags, no env). */
+const DEFAULTS = parseConfig([], {}).native;
+/** --spin-budget: idle time before the ring thread parks. */
+export const SPIN_BUDGET_MS = DEFAULTS.spinBudgetMs;
+/** --sq-idle: the SQPOLL thread spins this long after the last submission. */
+export const SQ_IDLE_MS = DEFAULTS.sqIdleMs;
 
 export const BODY = "Have a nice day!\n";

@@ -164,7 +164,7 @@ async function block<T>(ctx: Ctx, round: number, server: ServerName, conn: ConnM
   return value;
 }
 
-function checkWrk(ctx: Ctx, r: LoadRun, what: string): void {
+function checkWrk(ctx: Ctx, r: Pick<LoadRun, "errors" | "server" | "conn" | "connections">, what: string): void {
   const e = r.errors;
   const n = e.connect + e.write + e.timeout + e.non2xx + (keepsAlive(r.conn) ? e.read : 0);
   if (n > 0) ctx.anomalies.push(`${what} ${r.server}/${r.conn} c=${r.connections}: wrk errors ${JSON.stringify(e)}`);
@@ -262,7 +262,7 @@ async function costPhase(ctx: Ctx, pin: Pinning): Promise<CostResult[]> {
       const load = (seconds: number) => async (): Promise<number> => {
         const r = await runWrk(s.port, sizes.cost.connections, seconds, v.conn, pin.clientCpus);
         count(r.requests);
-        checkWrk(ctx, { ...r, round: 0, server: v.server, conn: v.conn, connections: sizes.cost.connections, serverCpuS: 0, foreignCores: 0, stealCores: 0, retried: 0 }, "cost");
+        checkWrk(ctx, { errors: r.errors, server: v.server, conn: v.conn, connections: sizes.cost.connections }, "cost");
         return r.requests;
       };
       let at = performance.now();

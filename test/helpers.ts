@@ -1,5 +1,6 @@
 // Shared by the tests: start the real CLI on port 0, talk to it over raw TCP,
 // wait for conditions with deadlines (never fixed sleeps).
+import { expect } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
@@ -123,6 +124,13 @@ export function rawExchange(port: number, chunks: Array<string | Uint8Array>, op
 export function summaryCounters(stdout: string): Record<string, number> {
   const line = stdout.split("\n").find((l) => l.startsWith("ringside: stopped")) ?? "";
   return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** SIGTERM the server and assert a clean stop (exit 0, nothing on stderr); its counters. */
+export async function stopClean(s: Running): Promise<Record<string, number>> {
+  const { code, stdout, stderr } = await s.stop();
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  return summaryCounters(stdout);
 }
 
 /** A thread of a process by name, from /proc. */

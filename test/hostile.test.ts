@@ -20,7 +20,7 @@ import {
   headOf,
   rawExchange,
   startServer,
-  summaryCounters,
+  stopClean,
   waitForStats,
   type Running,
 } from "./helpers.ts";
@@ -390,10 +390,7 @@ async function runCase(mode: string, ctx: Ctx, c: Case): Promise<void> {
   expect(normal.text).toBe(ctx.ka ? CLOSE_11 : DEFAULT_RESPONSE);
   expect(normal.end).toBe("eof");
 
-  const { code, stdout, stderr } = await s.stop();
-  expect(stderr).toBe("");
-  expect(code).toBe(0);
-  const got = summaryCounters(stdout);
+  const got = await stopClean(s);
   expect(got.active).toBe(0);
   expect(got.recv_errors).toBe(0);
   expect(got.send_errors).toBe(0);
@@ -443,9 +440,7 @@ describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
       expect(normal.data.length).toBe(head.length + size);
       expect(normal.end).toBe("eof");
 
-      const { code, stdout, stderr } = await s.stop();
-      expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-      expect(summaryCounters(stdout)).toMatchObject({ accepted: 2, active: 0, requests: 2, responses: 1, client_resets: 1, send_errors: 0 });
+      expect(await stopClean(s)).toMatchObject({ accepted: 2, active: 0, requests: 2, responses: 1, client_resets: 1, send_errors: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -488,10 +483,8 @@ describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
     await waitForStats(s, "0 active", (c) => c.active === 0 && c.accepted === 4 * max);
     expect(fdCount(pid)).toBe(baseFds);
 
-    const { code, stdout, stderr } = await s.stop();
-    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     const n = 4 * max;
-    expect(summaryCounters(stdout)).toMatchObject({
+    expect(await stopClean(s)).toMatchObject({
       accepted: n, active: 0, requests: ka ? n + max : n, responses: ka ? n + max : n,
       accept_backoffs: 0, accept_errors: 0, client_eof_early: 0,
     });

@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { KEEP_11, fdCount, rssKb, startServer, summaryCounters, waitFor, waitForStats, type Running } from "./helpers.ts";
+import { KEEP_11, fdCount, rssKb, startServer, stopClean, waitFor, waitForStats, type Running } from "./helpers.ts";
 
 const N = 10_000;
 const BATCH = 500;
@@ -112,9 +112,7 @@ test(`${N} idle connections (no request) opened and closed: no leak`, async () =
   expect(openFileLimit()).toBeGreaterThanOrEqual(N + 200); // ulimit -n: raise it for this test
   await using s = await startServer(["--max-connections", "12000", "--header-timeout", "120s", "--stats-interval", "100ms"]);
   await twoRounds(s, "close mode, nothing sent", undefined, 0);
-  const { code, stdout, stderr } = await s.stop();
-  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-  expect(summaryCounters(stdout)).toMatchObject({
+  expect(await stopClean(s)).toMatchObject({
     accepted: 2 * N, active: 0, requests: 0, client_eof_early: 2 * N, header_timeouts: 0,
     accept_backoffs: 0, accept_errors: 0, recv_errors: 0, client_resets: 0,
   });
@@ -124,9 +122,7 @@ test(`${N} idle keep-alive connections (one request each) opened and closed: no 
   expect(openFileLimit()).toBeGreaterThanOrEqual(N + 200);
   await using s = await startServer(["--keep-alive", "--max-connections", "12000", "--idle-timeout", "120s", "--stats-interval", "100ms"]);
   await twoRounds(s, "keep-alive, one request each", GET11, KEEP_11.length);
-  const { code, stdout, stderr } = await s.stop();
-  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-  expect(summaryCounters(stdout)).toMatchObject({
+  expect(await stopClean(s)).toMatchObject({
     accepted: 2 * N, active: 0, requests: 2 * N, responses: 2 * N, client_eof_early: 0, idle_timeouts: 0,
     accept_backoffs: 0, accept_errors: 0, recv_errors: 0, client_resets: 0,
   });

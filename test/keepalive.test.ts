@@ -11,6 +11,7 @@ import {
   headOf,
   rawExchange,
   startServer,
+  stopClean,
   summaryCounters,
   waitFor,
   type Running,
@@ -22,12 +23,9 @@ const GET10 = "GET / HTTP/1.0\r\n\r\n";
 const GET10_KEEP = "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
 const T = 20_000;
 
-/** SIGTERM; exit 0, nothing on stderr, all connections gone; the counters. */
-async function stopClean(s: Running): Promise<Record<string, number>> {
-  const { code, stdout, stderr } = await s.stop();
-  expect(stderr).toBe("");
-  expect(code).toBe(0);
-  const c = summaryCounters(stdout);
+/** A clean stop with all connections gone; the counters. */
+async function stopAllClosed(s: Running): Promise<Record<string, number>> {
+  const c = await stopClean(s);
   expect(c.active).toBe(0);
   return c;
 }
@@ -49,7 +47,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     for (let i = 0; i < 3; i++) await exchange(conn, GET11, KEEP_11);
     expect(conn.end).toBeUndefined();
     conn.close();
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 3, responses: 3 });
   }, T);
 
@@ -60,7 +58,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     await exchange(conn, GET11_CLOSE, CLOSE_11);
     expect(await conn.waitEnd()).toBe("eof");
     expect(conn.text).toBe(KEEP_11 + CLOSE_11);
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 2, responses: 2, lingering_closes: 0 });
   }, T);
 
@@ -71,7 +69,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
       expect(r.text).toBe(CLOSE_11);
       expect(r.end).toBe("eof");
     }
-    await stopClean(s);
+    await stopAllClosed(s);
   }, T);
 
   test("HTTP/1.0 closes by default, with the plain HTTP/1.0 response", async () => {
@@ -79,7 +77,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const r = await rawExchange(s.port, [GET10]);
     expect(r.text).toBe(DEFAULT_RESPONSE);
     expect(r.end).toBe("eof");
-    await stopClean(s);
+    await stopAllClosed(s);
   }, T);
 
   test("HTTP/1.0 with Connection: keep-alive stays open and says so", async () => {
@@ -90,7 +88,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(conn.end).toBeUndefined();
     await exchange(conn, GET10, DEFAULT_RESPONSE);
     expect(await conn.waitEnd()).toBe("eof");
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 3, responses: 3 });
   }, T);
 
@@ -106,7 +104,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const r = await rawExchange(s.port, ["HEAD / HTTP/1.0\r\n\r\n"]);
     expect(r.text).toBe(headOf(DEFAULT_RESPONSE));
     expect(r.end).toBe("eof");
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 2, requests: 5, responses: 5 });
   }, T);
 
@@ -115,7 +113,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const r = await rawExchange(s.port, [GET11]);
     expect(r.text).toBe(DEFAULT_RESPONSE);
     expect(r.end).toBe("eof");
-    await stopClean(s);
+    await stopAllClosed(s);
   }, T);
 
   test("--max-requests 3: the third response says close, then EOF", async () => {
@@ -131,7 +129,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     await exchange(c10, GET10_KEEP, KEEP_10);
     await exchange(c10, GET10_KEEP, DEFAULT_RESPONSE);
     expect(await c10.waitEnd()).toBe("eof");
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 2, requests: 6, responses: 6 });
   }, T);
 
@@ -140,7 +138,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const r = await rawExchange(s.port, [GET11.repeat(5)]);
     expect(r.text).toBe(KEEP_11 + KEEP_11 + CLOSE_11);
     expect(r.end).toBe("eof");
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ requests: 3, responses: 3, lingering_closes: 1 });
   }, T);
 
@@ -151,7 +149,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     // Closed by the server with nothing more sent: a clean EOF, not a reset.
     expect(await conn.waitEnd(5_000)).toBe("eof");
     expect(conn.text).toBe(KEEP_11);
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ idle_timeouts: 1, header_timeouts: 0, requests: 1, responses: 1 });
   }, T);
 
@@ -168,7 +166,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     }
     expect(conn.end).toBeUndefined();
     conn.close();
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ idle_timeouts: 0, requests: 4 });
   }, T);
 
@@ -184,7 +182,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const r = await rawExchange(s.port, [batch]);
     expect(r.text).toBe(KEEP_11 + headOf(KEEP_11) + KEEP_10 + KEEP_11 + headOf(KEEP_10) + CLOSE_11);
     expect(r.end).toBe("eof");
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 6, responses: 6 });
   }, T);
 
@@ -193,7 +191,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const r = await rawExchange(s.port, [GET11.repeat(999) + GET11_CLOSE]);
     expect(r.text).toBe(KEEP_11.repeat(999) + CLOSE_11);
     expect(r.end).toBe("eof");
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ requests: 1000, responses: 1000 });
   }, T);
 
@@ -208,7 +206,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     conn.write(GET11_CLOSE);
     expect(await conn.waitEnd(10_000)).toBe("eof");
     expect(conn.text).toBe(KEEP_11 + CLOSE_11);
-    const c = await stopClean(s);
+    const c = await stopAllClosed(s);
     expect(c).toMatchObject({ requests: 2, responses: 2, bad_requests: 0 });
   }, T);
 
@@ -236,6 +234,6 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     conn.write(two.slice(cut));
     expect(await conn.readBytes(2 * KEEP_11.length)).toBe(KEEP_11 + KEEP_11);
     conn.close();
-    await stopClean(s);
+    await stopAllClosed(s);
   }, T);
 });

@@ -25,7 +25,7 @@
 // them by name. ab, which reads every response to EOF, is the second witness.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { startServer, summaryCounters, type Running } from "./helpers.ts";
+import { startServer, stopClean, type Running } from "./helpers.ts";
 
 const SCRIPT = join(import.meta.dir, "wrk-quota.lua");
 const TOTAL = 200_000;
@@ -67,13 +67,6 @@ async function runWrk(s: Running, opts: { close: boolean; boundSeconds: number }
   const line = stdout.split("\n").find((l) => l.startsWith("WRK_RESULT ")) ?? "";
   const counts = Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
   return { code, stdout, stderr, seconds: (performance.now() - started) / 1000, counts };
-}
-
-/** SIGTERM the server; exit 0, empty stderr; its counters. */
-async function stopClean(s: Running): Promise<Record<string, number>> {
-  const { code, stdout, stderr } = await s.stop();
-  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
-  return summaryCounters(stdout);
 }
 
 const NO_ERRORS = { connect: 0, read: 0, write: 0, status: 0, timeout: 0, non2xx: 0 };

@@ -36,12 +36,16 @@ static struct io_uring_sqe *get_sqe(struct rs_server *s)
 	return sqe;
 }
 
+/* An operation on the connection's socket. Counted until its completion:
+ * the slot (a fixed file index, or an fd number) is closed and reused only
+ * once nothing queued for this connection can still run (see close_conn). */
 static void set_conn_op(struct rs_server *s, struct io_uring_sqe *sqe, struct conn *c,
 			enum op_type t)
 {
 	if (s->fixed_files)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, encode_ud(t, c->gen, conn_idx(s, c)));
+	c->inflight++;
 }
 
 /* ---- accept ------------------------------------------------------------ */
@@ -158,8 +162,8 @@ static void handle_accept(struct rs_server *s, const struct io_uring_cqe *cqe)
 /* ---- close ------------------------------------------------------------- */
 
 /* The slot is free as soon as its close is queued (or done by a linked
- * close): no other operation of this connection is in flight, and a new
- * tenant bumps the generation. */
+ * close): no other operation of this connection is in flight (close_conn
+ * waits for them), and a new tenant bumps the generation. */
 static void release_conn(struct rs_server *s, struct conn *c)
 {
 	c->state = CONN_FREE;
@@ -170,7 +174,7 @@ static void release_conn(struct rs_server *s, struct conn *c)
 	maybe_rearm_accept(s);
 }
 
-static void close_conn(struct rs_server *s, struct conn *c)
+static void submit_close(struct rs_server *s, struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(s);
 
@@ -180,6 +184,21 @@ static void close_conn(struct rs_server *s, struct conn *c)
 		io_uring_prep_close(sqe, c->fd);
 	io_uring_sqe_set_data64(sqe, encode_ud(OP_CLOSE, c->gen, conn_idx(s, c)));
 	release_conn(s, c);
+}
+
+/* The generation in user_data only guards completions. An operation still
+ * queued when the close runs would resolve the slot when it is issued, and
+ * by then the slot may hold the next connection: a lingering close's
+ * shutdown, which the kernel always runs in an io-wq worker, shut down the
+ * next client's socket that way. So the close waits for every operation of
+ * this connection to complete (CONN_CLOSING) and goes out with the last. */
+static void close_conn(struct rs_server *s, struct conn *c)
+{
+	if (c->inflight) {
+		c->state = CONN_CLOSING;
+		return;
+	}
+	submit_close(s, c);
 }
 
 /* Shut our side, then read until the client's EOF: closing with unread
@@ -239,6 +258,19 @@ static enum rs_response_kind choose_response(struct rs_server *s, struct conn *c
 	return (enum rs_response_kind)(req->is_head ? kind + RS_RESP_HEAD_CLOSE_10 : kind);
 }
 
+/* The close variant of a response: HTTP/1.0 without keep-alive, or
+ * HTTP/1.1 with Connection: close; HEAD stays HEAD. */
+static enum rs_response_kind closing_kind(enum rs_response_kind k)
+{
+	switch (k) {
+	case RS_RESP_KEEP_10: return RS_RESP_CLOSE_10;
+	case RS_RESP_KEEP_11: return RS_RESP_CLOSE_11;
+	case RS_RESP_HEAD_KEEP_10: return RS_RESP_HEAD_CLOSE_10;
+	case RS_RESP_HEAD_KEEP_11: return RS_RESP_HEAD_CLOSE_11;
+	default: return k;
+	}
+}
+
 static void queue_blob(struct conn *c, struct blob b)
 {
 	c->iov[c->niov].iov_base = (void *)b.ptr;
@@ -280,9 +312,17 @@ static uint32_t frame_requests(struct rs_server *s, struct conn *c)
 				break;
 		}
 		if (c->pending_kind >= 0) {
+			enum rs_response_kind kind = (enum rs_response_kind)c->pending_kind;
+
 			if (c->niov == RS_MAX_IOV)
 				break;
-			queue_blob(c, s->resp[c->pending_kind]);
+			/* Chosen when the header block was read; a drain that began
+			 * since (while its body came in) makes it the last. */
+			if (s->draining) {
+				kind = closing_kind(kind);
+				c->close_after = true;
+			}
+			queue_blob(c, s->resp[kind]);
 			c->pending_kind = -1;
 			c->served++;
 		}
@@ -436,6 +476,11 @@ static void handle_send(struct rs_server *s, struct conn *c, int res)
 		process_input(s, c);
 		return;
 	}
+	/* Idle now, and the drain wants nothing more from it: close at once. */
+	if (s->draining && !c->skip && c->pending_kind < 0) {
+		close_conn(s, c);
+		return;
+	}
 	c->state = CONN_READING;
 	c->deadline_ms = s->now_ms + s->cfg.idle_timeout_ms;
 	add_recv(s, c);
@@ -461,11 +506,19 @@ static void handle_cqe(struct rs_server *s, const struct io_uring_cqe *cqe)
 		handle_accept(s, cqe);
 		return;
 	}
-	if (t != OP_RECV && t != OP_SEND)
-		return; /* close, cancel, shutdown, wake: nothing owed */
+	if (t != OP_RECV && t != OP_SEND && t != OP_SHUTDOWN)
+		return; /* close, cancel, wake: nothing owed */
 	c = &s->conns[ud_idx(ud)];
 	if (c->state == CONN_FREE || (c->gen & 0xffffff) != ud_gen(ud))
 		return;
+	c->inflight--;
+	if (c->state == CONN_CLOSING) {
+		if (!c->inflight)
+			submit_close(s, c);
+		return;
+	}
+	if (t == OP_SHUTDOWN)
+		return; /* a failure shows on the lingering recv too */
 	if (t == OP_RECV)
 		handle_recv(s, c, cqe->res);
 	else
@@ -500,7 +553,8 @@ static void sweep_deadlines(struct rs_server *s, bool all)
 {
 	for (uint32_t i = 0; i < s->cfg.max_connections; i++) {
 		struct conn *c = &s->conns[i];
-		if (c->state == CONN_FREE || c->expired || (!all && c->deadline_ms > s->now_ms))
+		if (c->state == CONN_FREE || c->state == CONN_CLOSING || c->expired ||
+		    (!all && c->deadline_ms > s->now_ms))
 			continue;
 		if (!all && is_idle_keepalive(c))
 			CTR_ADD(s, idle_timeouts, 1);

@@ -53,6 +53,7 @@ enum conn_state {
 	CONN_READING,   /* recv armed, waiting for (more of) a request */
 	CONN_SENDING,   /* sendmsg armed */
 	CONN_LINGERING, /* write side shut; reading until EOF before close */
+	CONN_CLOSING,   /* closed by us; waiting for its last operations */
 };
 
 struct conn {
@@ -64,6 +65,7 @@ struct conn {
 	uint64_t skip;         /* request body bytes still to discard */
 	uint64_t deadline_ms;  /* header, idle or linger deadline */
 	uint32_t served;       /* requests answered */
+	uint8_t inflight;      /* operations on fd not yet completed */
 	int16_t pending_kind;  /* response owed once the body is read, or -1 */
 	bool close_after;      /* close once the queued responses are sent */
 	bool linger;           /* input may be unread: shut down and drain first */

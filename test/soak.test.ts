@@ -26,6 +26,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startServer, stopClean, type Running } from "./helpers.ts";
+import { broken, goodClient, hostileClient, type GoodOutcome, type HostileKind } from "./churn.ts";
 
 const SCRIPT = join(import.meta.dir, "wrk-quota.lua");
 const TOTAL = 200_000;
@@ -127,3 +128,61 @@ test("close mode: ab -n 20000 -c 64 reads every response to EOF: none failed, no
   expect(c.accepted).toBe(n + c.client_eof_early!);
   expect(c.client_eof_early).toBeLessThan(64);
 }, 60_000);
+
+// Churn: well-behaved keep-alive clients and hostile clients that hang up in
+// every way share a connection table small enough that its slots are reused
+// all the time. The well-behaved clients' requests and responses match one for
+// one, and the server's counters add up to what the clients did.
+const CHURN_SLOTS = 16;
+const CHURN_GOOD_LOOPS = 24;
+const CHURN_GOOD_CONNECTIONS = 600;
+const CHURN_REQUESTS_EACH = 8;
+const CHURN_HOSTILE_LOOPS = 8;
+/** One slow-body client in every 8 hostile ones: it holds its slot until --header-timeout. */
+const CHURN_KINDS: readonly HostileKind[] = [
+  "bad-then-half-close", "bad-then-close", "chunked-then-half-close", "too-large-then-half-close",
+  "chunked-then-close", "reset-mid-request", "half-close-mid-header", "slow-body",
+];
+
+describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
+  test(`churn: ${CHURN_GOOD_CONNECTIONS} keep-alive clients and hostile ones that leave every way, on ${CHURN_SLOTS} slots: nothing lost, counters add up`, async () => {
+    await using s = await startServer(["--mode", mode, "--keep-alive", "--max-connections", String(CHURN_SLOTS), "--header-timeout", "1s"]);
+    const made: Record<HostileKind, number> = Object.fromEntries(CHURN_KINDS.map((k) => [k, 0])) as Record<HostileKind, number>;
+    let running = true;
+    const hostile = Array.from({ length: CHURN_HOSTILE_LOOPS }, async (_, w) => {
+      // Each loop cycles through every kind, starting at its own.
+      for (let k = w; running; k++) {
+        const kind = CHURN_KINDS[k % CHURN_KINDS.length]!;
+        made[kind]++;
+        await hostileClient(s.port, kind);
+      }
+    });
+    const outcomes: GoodOutcome[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: CHURN_GOOD_LOOPS }, async () => {
+      while (next++ < CHURN_GOOD_CONNECTIONS) outcomes.push(await goodClient(s.port, CHURN_REQUESTS_EACH));
+    }));
+    running = false;
+    await Promise.all(hostile);
+    const c = await stopClean(s);
+    const hostileTotal = Object.values(made).reduce((a, b) => a + b, 0);
+    console.log(`churn ${mode}: ${outcomes.length} good connections, hostile ${JSON.stringify(made)}; server ${JSON.stringify(c)}`);
+
+    expect(broken(outcomes, CHURN_REQUESTS_EACH)).toEqual([]);
+    const goodRequests = CHURN_GOOD_CONNECTIONS * CHURN_REQUESTS_EACH;
+    // Every connection either side opened was accepted and is closed.
+    expect(c).toMatchObject({ accepted: CHURN_GOOD_CONNECTIONS + hostileTotal, active: 0 });
+    expect(c).toMatchObject({ recv_errors: 0, send_errors: 0, accept_errors: 0, accept_backoffs: 0 });
+    // Each hostile kind leaves its own mark.
+    expect(c.bad_requests).toBe(made["bad-then-close"] + made["bad-then-half-close"]);
+    expect(c.too_large).toBe(made["too-large-then-half-close"]);
+    expect(c.header_timeouts).toBe(made["slow-body"]);
+    expect(c.requests).toBe(goodRequests + made["chunked-then-half-close"] + made["chunked-then-close"] + made["slow-body"]);
+    expect(c.lingering_closes).toBeGreaterThanOrEqual(made["bad-then-half-close"] + made["too-large-then-half-close"] + made["chunked-then-half-close"]);
+    // Every request or error read was answered, except where the client reset
+    // first or the header timeout cut a body short.
+    const owed = c.requests! + c.bad_requests! + c.too_large!;
+    expect(c.responses).toBeLessThanOrEqual(owed);
+    expect(c.responses! + c.client_resets! + c.header_timeouts!).toBeGreaterThanOrEqual(owed);
+  }, 90_000);
+});

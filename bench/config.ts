@@ -1,6 +1,7 @@
 // What the benchmark runs: the servers, the pinning policies it tries, and the
 // sizes of everything for a full run and for --quick (CI, under 60 s).
 import { parseConfig } from "../src/config.ts";
+import { DEFAULT_BODY } from "../src/response.ts";
 
 export type ServerName = "nginx" | "bun" | "spin" | "sqpoll" | "batch";
 export type ConnMode = "close" | "keep-alive" | "pipelined";
@@ -192,9 +193,14 @@ export const QUICK: Sizes = {
 
 /** ringside's defaults, as its own CLI parses them (no flags, no env). */
 const DEFAULTS = parseConfig([], {}).native;
+const ms = (field: string): number => {
+  const v = DEFAULTS[field];
+  if (typeof v !== "number") throw new Error(`ringside's default ${field} is not a number of ms`);
+  return v;
+};
 /** --spin-budget: idle time before the ring thread parks. */
-export const SPIN_BUDGET_MS = DEFAULTS.spinBudgetMs;
+export const SPIN_BUDGET_MS = ms("spin_budget_ms");
 /** --sq-idle: the SQPOLL thread spins this long after the last submission. */
-export const SQ_IDLE_MS = DEFAULTS.sqIdleMs;
+export const SQ_IDLE_MS = ms("sq_idle_ms");
 
-export const BODY = "Have a nice day!\n";
+export const BODY = DEFAULT_BODY;

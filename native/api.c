@@ -1,4 +1,4 @@
-/* The exported rs_* functions (ringside.h): start, stop, observe, describe. */
+/* The exported rs_* functions (ringside.h): start, stop, observe. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -12,51 +12,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ring_internal.h"
+#include "ring.h"
 
 static char last_error[160];
+static enum rs_step last_step;
 
-static void copy_error(const struct rs_server *s)
+static void free_ring(struct ring *r)
 {
-	memcpy(last_error, s->error, sizeof(last_error));
-}
-
-static int copy_responses(struct rs_server *s)
-{
-	size_t total = 0, off = 0;
-
-	for (int k = 0; k < RS_RESP_KINDS; k++)
-		total += s->cfg.response_len[k];
-	s->resp_mem = malloc(total ? total : 1);
-	if (!s->resp_mem)
-		return -ENOMEM;
-	for (int k = 0; k < RS_RESP_KINDS; k++) {
-		uint32_t len = (uint32_t)s->cfg.response_len[k];
-		if (len)
-			memcpy(s->resp_mem + off, (const void *)(uintptr_t)s->cfg.response_ptr[k], len);
-		s->resp[k] = (struct blob){ s->resp_mem + off, len };
-		off += len;
-	}
-	return 0;
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	if (r->buf_slab)
+		munmap(r->buf_slab, r->buf_slab_len);
+	free(r->conns);
+	free(r->free_slots);
 }
 
 static void free_server(struct rs_server *s)
 {
-	if (s->listen_fd >= 0)
-		close(s->listen_fd);
-	if (s->wake_fd >= 0)
-		close(s->wake_fd);
-	if (s->buf_slab)
-		munmap(s->buf_slab, s->buf_slab_len);
-	free(s->conns);
-	free(s->free_slots);
-	free(s->resp_mem);
+	free_ring(&s->ring);
+	free(s->reply_mem);
 	free(s);
 }
 
 static int validate(const struct rs_config *c)
 {
-	if (c->mode > RS_MODE_BATCH || c->entries == 0 || c->max_connections == 0 ||
+	if (c->mode >= RS_MODES || c->entries == 0 || c->max_connections == 0 ||
 	    c->max_header_bytes < 64 || c->port > 65535 || !memchr(c->host, 0, sizeof(c->host)))
 		return -EINVAL;
 	for (int k = 0; k < RS_RESP_KINDS; k++)
@@ -65,12 +47,56 @@ static int validate(const struct rs_config *c)
 	return 0;
 }
 
-static int wait_for_setup(struct rs_server *s)
+static void init_policy(struct rs_server *s)
+{
+	s->policy = (struct rs_policy){
+		.keep_alive = s->cfg.keep_alive != 0,
+		.max_requests = s->cfg.max_requests,
+		.max_header = s->cfg.max_header_bytes,
+		.max_body = s->cfg.max_body_bytes,
+	};
+}
+
+static int wait_for_setup(struct ring *r)
 {
 	/* The ring thread sets up the ring itself (SINGLE_ISSUER) and reports. */
-	while (!__atomic_load_n(&s->setup_done, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&r->setup_done, __ATOMIC_ACQUIRE))
 		usleep(200);
-	return s->setup_result;
+	return r->setup_result;
+}
+
+/* Everything but the io_uring itself, which the ring thread creates. */
+static int prepare_ring(struct rs_server *s, struct ring *r)
+{
+	int ret;
+
+	r->srv = s;
+	r->listen_fd = -1;
+	r->nconns = s->cfg.max_connections;
+	r->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->wake_fd < 0) {
+		ret = -errno;
+		set_error(r, RS_STEP_EVENTFD, -ret);
+		return ret;
+	}
+	if ((ret = setup_conns(r)) < 0 || (ret = setup_listener(r)) < 0)
+		return ret;
+	ret = pthread_create(&r->thread, NULL, ring_thread_main, r);
+	if (ret) {
+		set_error(r, RS_STEP_THREAD, ret);
+		return -ret;
+	}
+	ret = wait_for_setup(r);
+	if (ret < 0)
+		pthread_join(r->thread, NULL);
+	return ret;
+}
+
+static int fail(enum rs_step step, const char *error, int ret)
+{
+	last_step = step;
+	snprintf(last_error, sizeof(last_error), "%s", error);
+	return ret;
 }
 
 RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
@@ -79,44 +105,27 @@ RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 	int ret;
 
 	last_error[0] = 0;
-	if (validate(cfg) < 0) {
-		snprintf(last_error, sizeof(last_error), "config: invalid value");
-		return -EINVAL;
-	}
+	last_step = RS_STEP_NONE;
+	if (validate(cfg) < 0)
+		return fail(RS_STEP_CONFIG, "config: invalid value", -EINVAL);
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return fail(RS_STEP_ALLOC, "alloc: out of memory", -ENOMEM);
 	s->cfg = *cfg;
-	s->listen_fd = -1;
-	s->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (s->wake_fd < 0) {
-		set_error(s, "eventfd", errno);
-		ret = -errno;
-		goto fail;
+	s->ring.listen_fd = s->ring.wake_fd = -1;
+	init_policy(s);
+	if ((ret = setup_replies(s)) < 0) {
+		free_server(s);
+		return fail(RS_STEP_ALLOC, "alloc: replies", ret);
 	}
-	if ((ret = copy_responses(s)) < 0 || (ret = setup_errors(s)) < 0 ||
-	    (ret = setup_conns(s)) < 0 ||
-	    (ret = setup_listener(s)) < 0)
-		goto fail;
-	ret = pthread_create(&s->thread, NULL, ring_thread_main, s);
-	if (ret) {
-		set_error(s, "pthread_create", ret);
-		ret = -ret;
-		goto fail;
-	}
-	ret = wait_for_setup(s);
+	ret = prepare_ring(s, &s->ring);
 	if (ret < 0) {
-		pthread_join(s->thread, NULL);
-		goto fail;
+		ret = fail(s->ring.step, s->ring.error, ret);
+		free_server(s);
+		return ret;
 	}
 	*out = s;
 	return 0;
-fail:
-	if (!s->error[0])
-		set_error(s, "start", -ret);
-	copy_error(s);
-	free_server(s);
-	return ret;
 }
 
 RS_EXPORT int rs_stop(struct rs_server *s, uint32_t drain_ms)
@@ -126,7 +135,7 @@ RS_EXPORT int rs_stop(struct rs_server *s, uint32_t drain_ms)
 	s->stop_drain_ms = drain_ms;
 	__atomic_store_n(&s->stop_requested, 1, __ATOMIC_RELEASE);
 	/* Wakes a parked ring thread: it keeps a read armed on this eventfd. */
-	if (write(s->wake_fd, &one, sizeof(one)) < 0)
+	if (write(s->ring.wake_fd, &one, sizeof(one)) < 0)
 		return -errno;
 	return 0;
 }
@@ -137,7 +146,7 @@ RS_EXPORT int rs_destroy(struct rs_server *s)
 		return -EINVAL;
 	if (!__atomic_load_n(&s->stop_requested, __ATOMIC_ACQUIRE))
 		rs_stop(s, 0);
-	pthread_join(s->thread, NULL);
+	pthread_join(s->ring.thread, NULL);
 	free_server(s);
 	return 0;
 }
@@ -147,52 +156,15 @@ RS_EXPORT int rs_port(const struct rs_server *s)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) < 0)
+	if (getsockname(s->ring.listen_fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-RS_EXPORT uint32_t rs_features(const struct rs_server *s) { return s->features; }
-RS_EXPORT const struct rs_counters *rs_counters(const struct rs_server *s) { return &s->ctr; }
+RS_EXPORT uint32_t rs_features(const struct rs_server *s) { return s->ring.features; }
+RS_EXPORT const struct rs_counters *rs_counters(const struct rs_server *s) { return &s->ring.ctr; }
+RS_EXPORT int rs_last_step(void) { return (int)last_step; }
 RS_EXPORT const char *rs_last_error(void) { return last_error; }
 RS_EXPORT int rs_abi_version(void) { return RS_ABI_VERSION; }
-
-static size_t put(char *buf, size_t cap, size_t off, const char *name, size_t at, size_t size)
-{
-	int n = snprintf(buf + off, cap - off, " %s=%zu:%zu", name, at, size);
-	return n > 0 && (size_t)n < cap - off ? off + (size_t)n : off;
-}
-
-#define LAYOUT_CONFIG(type, name, n) \
-	off = put(buf, sizeof(buf), off, #name, offsetof(struct rs_config, name), \
-		  sizeof(((struct rs_config *)0)->name));
-#define LAYOUT_COUNTER(name) \
-	off = put(buf, sizeof(buf), off, #name, offsetof(struct rs_counters, name), sizeof(uint64_t));
-
-static const struct { const char *name; uint32_t bit; } feature_names[] = {
-	{ "sqpoll", RS_FEAT_SQPOLL }, { "sq_aff", RS_FEAT_SQ_AFF },
-	{ "single_issuer", RS_FEAT_SINGLE_ISSUER }, { "defer_taskrun", RS_FEAT_DEFER_TASKRUN },
-	{ "coop_taskrun", RS_FEAT_COOP_TASKRUN }, { "fixed_files", RS_FEAT_FIXED_FILES },
-	{ "ring_aff", RS_FEAT_RING_AFF }, { "nodrop", RS_FEAT_NODROP },
-};
-
-/* Names, offsets and sizes of both shared structs and the feature bits, for
- * the TS mirror check: "config size=N host=0:64 ...;counters size=N
- * state=0:8 ...;features sqpoll=0 ..." */
-RS_EXPORT const char *rs_layout(void)
-{
-	static char buf[4096];
-	size_t off = (size_t)snprintf(buf, sizeof(buf), "config size=%zu", sizeof(struct rs_config));
-
-	RS_CONFIG_FIELDS(LAYOUT_CONFIG)
-	off += (size_t)snprintf(buf + off, sizeof(buf) - off, ";counters size=%zu",
-				sizeof(struct rs_counters));
-	RS_COUNTER_FIELDS(LAYOUT_COUNTER)
-	off += (size_t)snprintf(buf + off, sizeof(buf) - off, ";features");
-	for (size_t i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, " %s=%u", feature_names[i].name,
-					__builtin_ctz(feature_names[i].bit));
-	return buf;
-}

@@ -1,11 +1,38 @@
 /* Diagnostics for `ringside --doctor`: can this process set up a ring with
- * the given flags, what does the kernel report about it, and which opcodes
- * does io_uring_get_probe say it supports. The server never calls this. */
+ * the given flags, what does the kernel report about it, which opcodes does
+ * io_uring_get_probe say it supports, and which of them the server submits.
+ * The server never calls this. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 
-#include "ring_internal.h"
+#include "ring.h"
+
+/* enum io_uring_op, in kernel order (include/uapi/linux/io_uring.h). */
+static const char *const op_names[] = {
+	"NOP", "READV", "WRITEV", "FSYNC", "READ_FIXED", "WRITE_FIXED", "POLL_ADD", "POLL_REMOVE",
+	"SYNC_FILE_RANGE", "SENDMSG", "RECVMSG", "TIMEOUT", "TIMEOUT_REMOVE", "ACCEPT",
+	"ASYNC_CANCEL", "LINK_TIMEOUT", "CONNECT", "FALLOCATE", "OPENAT", "CLOSE", "FILES_UPDATE",
+	"STATX", "READ", "WRITE", "FADVISE", "MADVISE", "SEND", "RECV", "OPENAT2", "EPOLL_CTL",
+	"SPLICE", "PROVIDE_BUFFERS", "REMOVE_BUFFERS", "TEE", "SHUTDOWN", "RENAMEAT", "UNLINKAT",
+	"MKDIRAT", "SYMLINKAT", "LINKAT", "MSG_RING", "FSETXATTR", "SETXATTR", "FGETXATTR",
+	"GETXATTR", "SOCKET", "URING_CMD", "SEND_ZC", "SENDMSG_ZC", "READ_MULTISHOT", "WAITID",
+	"FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_WAITV", "FIXED_FD_INSTALL", "FTRUNCATE", "BIND",
+	"LISTEN", "RECV_ZC", "EPOLL_WAIT", "READV_FIXED", "WRITEV_FIXED", "PIPE", "NOP128",
+	"URING_CMD128",
+};
+
+/* The opcodes ring.c submits: a kernel missing one cannot run the server. */
+const uint8_t rs_ops_used[] = {
+	IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SENDMSG, IORING_OP_SHUTDOWN,
+	IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
+};
+const size_t rs_ops_used_len = sizeof(rs_ops_used);
+
+RS_EXPORT const char *rs_op_name(uint32_t op)
+{
+	return op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] : NULL;
+}
 
 static int probe_ops(struct io_uring *ring, uint8_t *ops, uint32_t ops_len)
 {

@@ -1,115 +1,154 @@
 /* ringside ABI: the single source of truth for what JavaScript and the ring
- * thread share. src/native.ts mirrors these layouts; rs_layout() describes
- * them at run time so a test can check the mirror.
+ * threads share. Every struct, enum and constant below is also described at
+ * run time by rs_describe() (native/describe.c), and src/native.ts encodes
+ * and decodes by name against that description: a new config field is a
+ * line here, a line in src/options.ts and the C that uses it.
  *
  * Return convention (as liburing): 0 or a count on success, -errno on failure.
- * Every rs_* function is called from the JS thread only; the ring thread
- * never calls into JS, it only writes the counters block.
+ * Every rs_* function is called from the JS thread only; a ring thread never
+ * calls into JS, it only writes its counters block.
  */
 #ifndef RINGSIDE_H
 #define RINGSIDE_H
 
 #include <stdint.h>
 
-#define RS_ABI_VERSION 1
+#define RS_ABI_VERSION 2
 
-enum rs_mode {
-	RS_MODE_SPIN = 0,   /* SQPOLL + userspace busy loop, parks after spin budget */
-	RS_MODE_SQPOLL = 1, /* SQPOLL + blocking waits */
-	RS_MODE_BATCH = 2,  /* no SQPOLL: submit_and_wait batching */
-};
+/* ---- enums: X(C_NAME, name as described) -------------------------------- */
+
+#define RS_MODE_LIST(X)                                                     \
+	X(SPIN, spin)     /* SQPOLL + userspace busy loop, parks after the spin budget */ \
+	X(SQPOLL, sqpoll) /* SQPOLL + blocking waits */                      \
+	X(BATCH, batch)   /* no SQPOLL: submit_and_wait batching */
 
 /* The canned response in every variant the server may need, prebuilt by JS.
  * HEAD variants hold the header block only. */
-enum rs_response_kind {
-	RS_RESP_CLOSE_10 = 0, /* HTTP/1.0, closes (the default response) */
-	RS_RESP_KEEP_10,      /* HTTP/1.0 + Connection: keep-alive */
-	RS_RESP_CLOSE_11,     /* HTTP/1.1 + Connection: close */
-	RS_RESP_KEEP_11,      /* HTTP/1.1, persistent */
-	RS_RESP_HEAD_CLOSE_10,
-	RS_RESP_HEAD_KEEP_10,
-	RS_RESP_HEAD_CLOSE_11,
-	RS_RESP_HEAD_KEEP_11,
-	RS_RESP_KINDS
-};
+#define RS_RESPONSE_KIND_LIST(X)                                            \
+	X(CLOSE_10, close10)        /* HTTP/1.0, closes (the default response) */ \
+	X(KEEP_10, keep10)          /* HTTP/1.0 + Connection: keep-alive */   \
+	X(CLOSE_11, close11)        /* HTTP/1.1 + Connection: close */        \
+	X(KEEP_11, keep11)          /* HTTP/1.1, persistent */                \
+	X(HEAD_CLOSE_10, headClose10)                                        \
+	X(HEAD_KEEP_10, headKeep10)                                          \
+	X(HEAD_CLOSE_11, headClose11)                                        \
+	X(HEAD_KEEP_11, headKeep11)
 
-#define RS_SPIN_FOREVER UINT32_MAX
+#define RS_STATE_LIST(X)                                                    \
+	X(STARTING, starting)                                                \
+	X(RUNNING, running)                                                  \
+	X(DRAINING, draining)                                                \
+	X(STOPPED, stopped)
+
+/* Features actually in use; rs_features() returns them as bits 1 << value. */
+#define RS_FEATURE_LIST(X)                                                  \
+	X(SQPOLL, sqpoll)                                                    \
+	X(SQ_AFF, sq_aff)                                                    \
+	X(SINGLE_ISSUER, single_issuer)                                      \
+	X(DEFER_TASKRUN, defer_taskrun)                                      \
+	X(COOP_TASKRUN, coop_taskrun)                                        \
+	X(FIXED_FILES, fixed_files)                                          \
+	X(RING_AFF, ring_aff)                                                \
+	X(NODROP, nodrop)
+
+/* The step of rs_start that failed (rs_last_step), so the caller can tell
+ * a port in use from a blocked io_uring without reading the message. */
+#define RS_STEP_LIST(X)                                                     \
+	X(NONE, none)                                                        \
+	X(CONFIG, config)            /* a config value the library rejects */ \
+	X(ALLOC, alloc)                                                      \
+	X(EVENTFD, eventfd)                                                  \
+	X(ADDRESS, address)          /* host is not a numeric address */      \
+	X(SOCKET, socket)                                                    \
+	X(BIND, bind)                                                        \
+	X(LISTEN, listen)                                                    \
+	X(THREAD, thread)                                                    \
+	X(IO_URING_SETUP, io_uring_setup) /* io_uring itself unavailable */   \
+	X(SQPOLL, sqpoll)            /* the kernel refused IORING_SETUP_SQPOLL */ \
+	X(SQ_AFF, sq_aff)            /* the kernel refused IORING_SETUP_SQ_AFF */ \
+	X(SUBMIT, submit)
+
+#define RS_X_ENUM_MODE(C, n) RS_MODE_##C,
+#define RS_X_ENUM_RESP(C, n) RS_RESP_##C,
+#define RS_X_ENUM_STATE(C, n) RS_STATE_##C,
+#define RS_X_ENUM_FEATURE(C, n) RS_FEAT_BIT_##C,
+#define RS_X_ENUM_STEP(C, n) RS_STEP_##C,
+enum rs_mode { RS_MODE_LIST(RS_X_ENUM_MODE) RS_MODES };
+enum rs_response_kind { RS_RESPONSE_KIND_LIST(RS_X_ENUM_RESP) RS_RESP_KINDS };
+enum rs_state { RS_STATE_LIST(RS_X_ENUM_STATE) RS_STATES };
+enum rs_feature_bit { RS_FEATURE_LIST(RS_X_ENUM_FEATURE) RS_FEATURES };
+enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
+#define RS_FEAT(C) (1u << RS_FEAT_BIT_##C)
+
+/* ---- constants: X(name, value) ------------------------------------------ */
+
+#define RS_CONSTANT_LIST(X)                                                 \
+	X(RS_ABI_VERSION, RS_ABI_VERSION)                                    \
+	X(RS_NO_CPU, -1)                /* sq_cpu, ring_cpu: not pinned */    \
+	X(RS_SPIN_FOREVER, 4294967295LL) /* spin_budget_ms: never park */    \
+	X(RS_HOST_MAX, 64)              /* bytes of host, NUL included */
+
 #define RS_NO_CPU (-1)
+#define RS_SPIN_FOREVER UINT32_MAX
 
-/* X(type, name, array_len): array_len 0 for scalars. Field order is ABI. */
-#define RS_CONFIG_FIELDS(X)                                              \
-	X(char, host, 64)             /* numeric IPv4 or IPv6 address */ \
-	X(uint32_t, port, 0)          /* 0: kernel picks, see rs_port */ \
-	X(uint32_t, mode, 0)          /* enum rs_mode */                 \
-	X(uint32_t, entries, 0)       /* SQ entries */                   \
-	X(int32_t, sq_cpu, 0)         /* SQPOLL thread CPU or RS_NO_CPU */\
-	X(int32_t, ring_cpu, 0)       /* ring thread CPU or RS_NO_CPU */ \
-	X(uint32_t, sq_idle_ms, 0)    /* SQPOLL thread idle before sleep */\
-	X(uint32_t, spin_budget_ms, 0) /* idle spin before park; RS_SPIN_FOREVER */\
-	X(uint32_t, max_connections, 0)                                  \
-	X(uint32_t, backlog, 0)                                          \
-	X(uint32_t, max_header_bytes, 0)                                 \
-	X(uint32_t, max_body_bytes, 0)                                   \
-	X(uint32_t, keep_alive, 0)    /* 0: HTTP/1.0 + close always */   \
-	X(uint32_t, max_requests, 0)  /* per connection, 0 = unlimited */ \
-	X(uint32_t, idle_timeout_ms, 0)                                  \
-	X(uint32_t, header_timeout_ms, 0)                                \
-	X(uint32_t, reserved, 0)                                         \
-	X(uint64_t, response_ptr, RS_RESP_KINDS) /* copied at start */   \
-	X(uint64_t, response_len, RS_RESP_KINDS)
+/* ---- the config JS fills: X(C type, ABI type, name, array length or 0, enum)
+ * The ABI type is one of u32, i32, u64, char; enum names the enum list a u32
+ * field takes its values from ("-" for none). Field order is ABI. --------- */
+#define RS_CONFIG_FIELDS(X)                                                 \
+	X(char, char, host, 64, -)             /* numeric IPv4 or IPv6 address */ \
+	X(uint32_t, u32, port, 0, -)           /* 0: kernel picks, see rs_port */ \
+	X(uint32_t, u32, mode, 0, mode)                                         \
+	X(uint32_t, u32, entries, 0, -)        /* SQ entries */                 \
+	X(int32_t, i32, sq_cpu, 0, -)          /* SQPOLL thread CPU or RS_NO_CPU */ \
+	X(int32_t, i32, ring_cpu, 0, -)        /* ring thread CPU or RS_NO_CPU */ \
+	X(uint32_t, u32, sq_idle_ms, 0, -)     /* SQPOLL thread idle before sleep */ \
+	X(uint32_t, u32, spin_budget_ms, 0, -) /* idle spin before park; RS_SPIN_FOREVER */ \
+	X(uint32_t, u32, max_connections, 0, -)                                 \
+	X(uint32_t, u32, backlog, 0, -)                                         \
+	X(uint32_t, u32, max_header_bytes, 0, -)                                \
+	X(uint32_t, u32, max_body_bytes, 0, -)                                  \
+	X(uint32_t, u32, keep_alive, 0, -)     /* 0: HTTP/1.0 + close always */ \
+	X(uint32_t, u32, max_requests, 0, -)   /* per connection, 0 = unlimited */ \
+	X(uint32_t, u32, idle_timeout_ms, 0, -)                                 \
+	X(uint32_t, u32, header_timeout_ms, 0, -)                               \
+	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) /* copied at start */ \
+	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
 
-/* X(name). Every counter is a u64 written only by the ring thread. */
-#define RS_COUNTER_FIELDS(X)                                              \
-	X(state)            /* enum rs_state */                           \
-	X(accepted)                                                       \
-	X(active)           /* connections open now */                    \
-	X(requests)         /* complete requests read */                  \
-	X(responses)        /* responses fully sent, errors included */   \
-	X(bytes_sent)                                                     \
-	X(bad_requests)     /* 400 and 505 */                             \
-	X(too_large)        /* 413 and 431 */                             \
-	X(accept_errors)                                                  \
-	X(accept_backoffs)  /* EMFILE/ENFILE/ENOMEM: paused accepting */  \
-	X(recv_errors)                                                    \
-	X(send_errors)                                                    \
-	X(client_resets)    /* ECONNRESET/EPIPE from the peer */          \
-	X(client_eof_early) /* peer closed before a complete request */   \
-	X(header_timeouts)                                                \
-	X(idle_timeouts)                                                  \
-	X(lingering_closes) /* closed after draining unread input */      \
-	X(sq_full)                                                        \
-	X(cq_overflow)                                                    \
-	X(parks)            /* blocking waits */                          \
-	X(loops)            /* ring loop iterations */
+/* ---- the counters a ring thread fills: X(name, kind, help) --------------
+ * Every counter is a u64 written only by the ring thread; kind is counter
+ * (only grows) or gauge. The help text is what /metrics shows. */
+#define RS_COUNTER_FIELDS(X)                                                \
+	X(state, gauge, "server state (enum state)")                           \
+	X(accepted, counter, "connections accepted")                           \
+	X(active, gauge, "connections open now")                               \
+	X(requests, counter, "complete requests read")                         \
+	X(responses, counter, "responses fully sent, errors included")         \
+	X(bytes_sent, counter, "bytes sent to clients")                        \
+	X(bad_requests, counter, "requests answered 400 or 505")               \
+	X(too_large, counter, "requests answered 413 or 431")                  \
+	X(accept_errors, counter, "failed accepts")                            \
+	X(accept_backoffs, counter, "pauses in accepting on EMFILE, ENFILE or ENOMEM") \
+	X(recv_errors, counter, "failed receives")                             \
+	X(send_errors, counter, "failed sends")                                \
+	X(client_resets, counter, "connections reset by the peer (ECONNRESET, EPIPE)") \
+	X(client_eof_early, counter, "connections the peer closed before a complete request") \
+	X(header_timeouts, counter, "connections closed by --header-timeout")  \
+	X(idle_timeouts, counter, "connections closed by --idle-timeout")      \
+	X(lingering_closes, counter, "connections closed after draining unread input") \
+	X(sq_full, counter, "times the submission queue was full")             \
+	X(cq_overflow, counter, "completion queue overflows")                  \
+	X(parks, counter, "blocking waits of the ring thread")                 \
+	X(loops, counter, "ring loop iterations")
 
-enum rs_state {
-	RS_STATE_STARTING = 0,
-	RS_STATE_RUNNING = 1,
-	RS_STATE_DRAINING = 2,
-	RS_STATE_STOPPED = 3,
-};
-
-/* Features actually in use, as bits of rs_features(). */
-enum rs_feature {
-	RS_FEAT_SQPOLL = 1u << 0,
-	RS_FEAT_SQ_AFF = 1u << 1,
-	RS_FEAT_SINGLE_ISSUER = 1u << 2,
-	RS_FEAT_DEFER_TASKRUN = 1u << 3,
-	RS_FEAT_COOP_TASKRUN = 1u << 4,
-	RS_FEAT_FIXED_FILES = 1u << 5,
-	RS_FEAT_RING_AFF = 1u << 6,
-	RS_FEAT_NODROP = 1u << 7,
-};
-
-#define RS_X_CONFIG_MEMBER(type, name, n) type name RS_X_DIM_##n;
 #define RS_X_DIM_0
 #define RS_X_DIM_64 [64]
 #define RS_X_DIM_RS_RESP_KINDS [RS_RESP_KINDS]
+#define RS_X_CONFIG_MEMBER(ctype, abi, name, n, en) ctype name RS_X_DIM_##n;
 struct rs_config {
 	RS_CONFIG_FIELDS(RS_X_CONFIG_MEMBER)
 };
 
-#define RS_X_COUNTER_MEMBER(name) uint64_t name;
+#define RS_X_COUNTER_MEMBER(name, kind, help) uint64_t name;
 struct rs_counters {
 	RS_COUNTER_FIELDS(RS_X_COUNTER_MEMBER)
 };
@@ -118,7 +157,7 @@ struct rs_server;
 
 /* Binds, listens, sets up the ring and starts the "ringside-ring" thread;
  * returns once it is serving. *out receives the server handle. On failure
- * rs_last_error() names the step that failed. */
+ * rs_last_step() names the step and rs_last_error() says why. */
 int rs_start(const struct rs_config *cfg, struct rs_server **out);
 /* Asks the ring thread to stop accepting and drain; returns at once. The
  * ring thread closes what is still open after drain_ms and sets state to
@@ -129,10 +168,14 @@ int rs_destroy(struct rs_server *s);
 int rs_port(const struct rs_server *s);
 uint32_t rs_features(const struct rs_server *s);
 const struct rs_counters *rs_counters(const struct rs_server *s);
+/* The failed step of the last rs_start (enum rs_step), RS_STEP_NONE if none. */
+int rs_last_step(void);
 /* "step: reason" for the last failed rs_start, "" if none. */
 const char *rs_last_error(void);
-/* "config size=N host=O:64 port=O ...;counters size=N state=O ..." */
-const char *rs_layout(void);
+/* JSON: every config field (type, offset, count, enum), every counter
+ * (offset, kind, help), every enum with its values, the constants, the
+ * struct sizes and the opcodes the server submits. */
+const char *rs_describe(void);
 int rs_abi_version(void);
 
 /* Diagnostics (--doctor): sets up and tears down a throwaway ring with
@@ -142,5 +185,7 @@ int rs_abi_version(void);
  * Returns the number of opcodes the kernel knows (last_op + 1), 0 when it
  * cannot be probed, or -errno when io_uring_setup fails. */
 int rs_probe(uint32_t setup_flags, uint32_t *features, uint8_t *ops, uint32_t ops_len);
+/* The name of io_uring opcode op ("RECV"), or NULL past the known ones. */
+const char *rs_op_name(uint32_t op);
 
 #endif

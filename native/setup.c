@@ -1,5 +1,6 @@
-/* Building a server: the listening socket, preallocated connection state,
- * and the io_uring ring with its per-mode flags and fallbacks. */
+/* Building a server: the prebuilt replies, the listening socket,
+ * preallocated connection state, and the io_uring ring with its per-mode
+ * flags and fallbacks. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ring_internal.h"
+#include "ring.h"
 
 /* Coarse clock: served from the vDSO without reading hardware, so the spin
  * loop can check it without a system call whatever the clocksource. */
@@ -24,9 +25,13 @@ uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void set_error(struct rs_server *s, const char *step, int err)
+#define X_STEP_NAME(C, n) #n,
+static const char *const step_names[RS_STEPS] = { RS_STEP_LIST(X_STEP_NAME) };
+
+void set_error(struct ring *r, enum rs_step step, int err)
 {
-	snprintf(s->error, sizeof(s->error), "%s: %s", step, strerror(err));
+	r->step = step;
+	snprintf(r->error, sizeof(r->error), "%s: %s", step_names[step], strerror(err));
 }
 
 static int parse_addr(const char *host, uint32_t port, struct sockaddr_storage *ss,
@@ -51,98 +56,121 @@ static int parse_addr(const char *host, uint32_t port, struct sockaddr_storage *
 	return -EINVAL;
 }
 
+static const char *const error_lines[RS_REPLIES - RS_RESP_KINDS] = {
+	[RS_REPLY_ERR_400 - RS_RESP_KINDS] = "400 Bad Request",
+	[RS_REPLY_ERR_413 - RS_RESP_KINDS] = "413 Content Too Large",
+	[RS_REPLY_ERR_431 - RS_RESP_KINDS] = "431 Request Header Fields Too Large",
+	[RS_REPLY_ERR_505 - RS_RESP_KINDS] = "505 HTTP Version Not Supported",
+};
+#define ERROR_MEM 512
+
 /* Error responses always close; built once, with their lengths computed. */
-int setup_errors(struct rs_server *s)
+static int build_errors(struct rs_server *s, uint8_t *mem)
 {
-	static const char *const lines[RS_ERR_KINDS] = {
-		[RS_ERR_400] = "400 Bad Request",
-		[RS_ERR_413] = "413 Content Too Large",
-		[RS_ERR_431] = "431 Request Header Fields Too Large",
-		[RS_ERR_505] = "505 HTTP Version Not Supported",
-	};
 	size_t off = 0;
 
-	for (int k = 0; k < RS_ERR_KINDS; k++) {
-		const char *reason = lines[k] + 4;
-		int n = snprintf((char *)s->err_mem + off, sizeof(s->err_mem) - off,
+	for (int k = RS_RESP_KINDS; k < RS_REPLIES; k++) {
+		const char *line = error_lines[k - RS_RESP_KINDS], *reason = line + 4;
+		int n = snprintf((char *)mem + off, ERROR_MEM - off,
 				 "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 				 "Connection: close\r\n\r\n%s\n",
-				 lines[k], strlen(reason) + 1, reason);
-		if (n < 0 || (size_t)n >= sizeof(s->err_mem) - off)
+				 line, strlen(reason) + 1, reason);
+		if (n < 0 || (size_t)n >= ERROR_MEM - off)
 			return -ENOSPC;
-		s->err[k] = (struct blob){ s->err_mem + off, (uint32_t)n };
+		s->replies[k] = (struct blob){ mem + off, (uint32_t)n };
 		off += (size_t)n;
 	}
 	return 0;
 }
 
-int setup_listener(struct rs_server *s)
+/* Every reply in one allocation: the canned variants JS built (copied, so JS
+ * may free its buffers), then the error responses. */
+int setup_replies(struct rs_server *s)
 {
+	size_t total = ERROR_MEM, off = 0;
+
+	for (int k = 0; k < RS_RESP_KINDS; k++)
+		total += s->cfg.response_len[k];
+	s->reply_mem = malloc(total);
+	if (!s->reply_mem)
+		return -ENOMEM;
+	for (int k = 0; k < RS_RESP_KINDS; k++) {
+		uint32_t len = (uint32_t)s->cfg.response_len[k];
+		if (len)
+			memcpy(s->reply_mem + off, (const void *)(uintptr_t)s->cfg.response_ptr[k], len);
+		s->replies[k] = (struct blob){ s->reply_mem + off, len };
+		off += len;
+	}
+	return build_errors(s, s->reply_mem + off);
+}
+
+int setup_listener(struct ring *r)
+{
+	const struct rs_config *cfg = &r->srv->cfg;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int one = 1, fd;
 
-	if (parse_addr(s->cfg.host, s->cfg.port, &ss, &len) < 0) {
-		set_error(s, "parse host", EINVAL);
+	if (parse_addr(cfg->host, cfg->port, &ss, &len) < 0) {
+		set_error(r, RS_STEP_ADDRESS, EINVAL);
 		return -EINVAL;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_error(s, "socket", errno);
+		set_error(r, RS_STEP_SOCKET, errno);
 		return -errno;
 	}
-	s->listen_fd = fd;
+	r->listen_fd = fd;
 	/* REUSEADDR so a restart is not blocked by TIME_WAIT; no REUSEPORT, so a
 	 * second server on the same port fails with EADDRINUSE. NODELAY is
 	 * inherited by accepted sockets: a response is one send, never held. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		set_error(s, "bind", errno);
+		set_error(r, RS_STEP_BIND, errno);
 		return -errno;
 	}
-	if (listen(fd, (int)s->cfg.backlog) < 0) {
-		set_error(s, "listen", errno);
+	if (listen(fd, (int)cfg->backlog) < 0) {
+		set_error(r, RS_STEP_LISTEN, errno);
 		return -errno;
 	}
 	return 0;
 }
 
-int setup_conns(struct rs_server *s)
+int setup_conns(struct ring *r)
 {
-	uint32_t n = s->cfg.max_connections;
+	uint32_t n = r->nconns;
 
-	s->conns = calloc(n, sizeof(*s->conns));
-	s->free_slots = calloc(n, sizeof(*s->free_slots));
+	r->conns = calloc(n, sizeof(*r->conns));
+	r->free_slots = calloc(n, sizeof(*r->free_slots));
 	/* One lazily backed mapping: untouched buffers cost no memory. */
-	s->buf_slab_len = (size_t)n * s->cfg.max_header_bytes;
-	s->buf_slab = mmap(NULL, s->buf_slab_len, PROT_READ | PROT_WRITE,
+	r->buf_slab_len = (size_t)n * r->srv->policy.max_header;
+	r->buf_slab = mmap(NULL, r->buf_slab_len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!s->conns || !s->free_slots || s->buf_slab == MAP_FAILED) {
-		s->buf_slab = NULL;
-		set_error(s, "allocate connections", ENOMEM);
+	if (!r->conns || !r->free_slots || r->buf_slab == MAP_FAILED) {
+		r->buf_slab = NULL;
+		set_error(r, RS_STEP_ALLOC, ENOMEM);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		s->conns[i].buf = s->buf_slab + (size_t)i * s->cfg.max_header_bytes;
-		s->free_slots[i] = n - 1 - i;
-	}
-	s->nfree = n;
+	for (uint32_t i = 0; i < n; i++)
+		r->free_slots[i] = n - 1 - i;
+	r->nfree = n;
 	return 0;
 }
 
-static unsigned cq_entries_for(const struct rs_config *cfg)
+static unsigned cq_entries_for(const struct ring *r)
 {
 	/* At most a recv or send plus a cancel per connection, plus accepts: the
 	 * CQ holds them all, so it cannot overflow (the kernel clamps to its max). */
-	unsigned want = cfg->max_connections * 2 + cfg->entries + 64, n = 1;
+	unsigned want = r->nconns * 2 + r->srv->cfg.entries + 64, n = 1;
 	while (n < want)
 		n <<= 1;
 	return n;
 }
 
-static int try_init(struct rs_server *s, unsigned flags)
+static int try_init(struct ring *r, unsigned flags)
 {
+	const struct rs_config *cfg = &r->srv->cfg;
 	struct io_uring_params p;
 
 	memset(&p, 0, sizeof(p));
@@ -150,32 +178,32 @@ static int try_init(struct rs_server *s, unsigned flags)
 	 * cq_entries_for); CLAMP: a kernel with a smaller maximum clamps the
 	 * sizes instead of failing (5.6+; NODROP then keeps overflow). */
 	p.flags = flags | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-	p.cq_entries = cq_entries_for(&s->cfg);
-	p.sq_thread_idle = s->cfg.sq_idle_ms;
-	if (s->cfg.sq_cpu >= 0)
-		p.sq_thread_cpu = (unsigned)s->cfg.sq_cpu;
-	int ret = io_uring_queue_init_params(s->cfg.entries, &s->ring, &p);
+	p.cq_entries = cq_entries_for(r);
+	p.sq_thread_idle = cfg->sq_idle_ms;
+	if (cfg->sq_cpu >= 0)
+		p.sq_thread_cpu = (unsigned)cfg->sq_cpu;
+	int ret = io_uring_queue_init_params(cfg->entries, &r->uring, &p);
 	if (ret == 0 && (p.features & IORING_FEAT_NODROP))
-		s->features |= RS_FEAT_NODROP;
+		r->features |= RS_FEAT(NODROP);
 	return ret;
 }
 
 /* io_uring itself blocked (seccomp, io_uring_disabled, no kernel support), or
  * only the flag we asked for? A plain ring tells them apart. */
-static int classify_failure(struct rs_server *s, const char *what, int ret)
+static int classify_failure(struct ring *r, enum rs_step flag_step, int ret)
 {
 	struct io_uring probe;
 
 	if (io_uring_queue_init(4, &probe, 0) < 0) {
-		set_error(s, "io_uring_setup", -ret);
+		set_error(r, RS_STEP_IO_URING_SETUP, -ret);
 		return ret;
 	}
 	io_uring_queue_exit(&probe);
-	snprintf(s->error, sizeof(s->error), "%s: %s", what, strerror(-ret));
+	set_error(r, flag_step, -ret);
 	return -EOPNOTSUPP;
 }
 
-static int setup_sqpoll_ring(struct rs_server *s)
+static int setup_sqpoll_ring(struct ring *r)
 {
 	/* SQPOLL: a kernel thread consumes the SQ, so submitting is a memory
 	 * write, not a syscall. SQ_AFF pins that thread; a kernel that rejects
@@ -183,43 +211,43 @@ static int setup_sqpoll_ring(struct rs_server *s)
 	unsigned flags = IORING_SETUP_SQPOLL;
 	int ret;
 
-	if (s->cfg.sq_cpu >= 0) {
-		ret = try_init(s, flags | IORING_SETUP_SQ_AFF);
+	if (r->srv->cfg.sq_cpu >= 0) {
+		ret = try_init(r, flags | IORING_SETUP_SQ_AFF);
 		if (ret == 0) {
-			s->features |= RS_FEAT_SQPOLL | RS_FEAT_SQ_AFF;
+			r->features |= RS_FEAT(SQPOLL) | RS_FEAT(SQ_AFF);
 			return 0;
 		}
 		if (ret != -EINVAL)
-			return classify_failure(s, "IORING_SETUP_SQ_AFF", ret);
+			return classify_failure(r, RS_STEP_SQ_AFF, ret);
 	}
-	ret = try_init(s, flags);
+	ret = try_init(r, flags);
 	if (ret < 0)
-		return classify_failure(s, "IORING_SETUP_SQPOLL", ret);
-	s->features |= RS_FEAT_SQPOLL;
+		return classify_failure(r, RS_STEP_SQPOLL, ret);
+	r->features |= RS_FEAT(SQPOLL);
 	return 0;
 }
 
-static int setup_batch_ring(struct rs_server *s)
+static int setup_batch_ring(struct ring *r)
 {
 	/* SINGLE_ISSUER|DEFER_TASKRUN (6.1+): completions run only when this
 	 * thread waits, batching them into its one io_uring_enter per loop.
 	 * COOP_TASKRUN (5.19+) is the next best: no IPI to interrupt us. */
-	int ret = try_init(s, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+	int ret = try_init(r, IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
 	if (ret == 0) {
-		s->features |= RS_FEAT_SINGLE_ISSUER | RS_FEAT_DEFER_TASKRUN;
+		r->features |= RS_FEAT(SINGLE_ISSUER) | RS_FEAT(DEFER_TASKRUN);
 		return 0;
 	}
 	if (ret == -EINVAL) {
-		ret = try_init(s, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+		ret = try_init(r, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
 		if (ret == 0) {
-			s->features |= RS_FEAT_COOP_TASKRUN;
+			r->features |= RS_FEAT(COOP_TASKRUN);
 			return 0;
 		}
 	}
 	if (ret == -EINVAL)
-		ret = try_init(s, 0);
+		ret = try_init(r, 0);
 	if (ret < 0) {
-		set_error(s, "io_uring_setup", -ret);
+		set_error(r, RS_STEP_IO_URING_SETUP, -ret);
 		return ret;
 	}
 	return 0;
@@ -239,18 +267,18 @@ static void raise_nofile(rlim_t want)
 
 /* Runs on the ring thread: with SINGLE_ISSUER the creating task is the only
  * one allowed to submit, and DEFER_TASKRUN work runs only for it. */
-int setup_ring(struct rs_server *s)
+int setup_ring(struct ring *r)
 {
-	int ret = s->cfg.mode == RS_MODE_BATCH ? setup_batch_ring(s) : setup_sqpoll_ring(s);
+	int ret = r->srv->cfg.mode == RS_MODE_BATCH ? setup_batch_ring(r) : setup_sqpoll_ring(r);
 	if (ret < 0)
 		return ret;
 	/* Direct descriptors (5.19+): accepted sockets live in a sparse table
 	 * of max_connections slots and never enter the fd table. Without it we
 	 * fall back to plain fds. */
-	raise_nofile(s->cfg.max_connections + 64);
-	if (io_uring_register_files_sparse(&s->ring, s->cfg.max_connections) == 0) {
-		s->fixed_files = true;
-		s->features |= RS_FEAT_FIXED_FILES;
+	raise_nofile(r->nconns + 64);
+	if (io_uring_register_files_sparse(&r->uring, r->nconns) == 0) {
+		r->fixed_files = true;
+		r->features |= RS_FEAT(FIXED_FILES);
 	}
 	return 0;
 }

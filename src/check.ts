@@ -4,9 +4,9 @@
 // A URL that is only a path ("/", "/readyz") is sent to this server's own
 // --host/--port, so the check follows PORT and HOST in the environment.
 import { connect } from "node:net";
-import type { Config } from "./config.ts";
+import { bracketed, loopbackFor, urlOf } from "./address.ts";
+import { usageError } from "./errors.ts";
 import type { Log } from "./log.ts";
-import { RingsideError } from "./native.ts";
 
 export const CHECK_TIMEOUT_MS = 3000;
 
@@ -17,23 +17,19 @@ interface Target {
   href: string;
 }
 
-const loopbackFor = (host: string): string => (host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host);
-
-export function checkTarget(url: string, cfg: Config): Target {
+/** Where the check goes: url, or for a path this server's own host and port. */
+export function checkTarget(url: string, own: { host: string; port: number }): Target {
   if (url.startsWith("/")) {
-    const host = loopbackFor(cfg.native.host);
-    const hostPart = host.includes(":") ? `[${host}]` : host;
-    return { host, port: cfg.native.port, path: url, href: `http://${hostPart}:${cfg.native.port}${url}` };
+    const host = loopbackFor(own.host);
+    return { host, port: own.port, path: url, href: urlOf(host, own.port, url) };
   }
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new RingsideError("usage", `--check '${url}' is not a URL: give http://HOST:PORT/PATH or a path like /`);
+    throw usageError(`--check '${url}' is not a URL: give http://HOST:PORT/PATH or a path like /`);
   }
-  if (u.protocol !== "http:") {
-    throw new RingsideError("usage", `--check '${url}' is not http://: the check speaks plain HTTP, give http://HOST:PORT/PATH`);
-  }
+  if (u.protocol !== "http:") throw usageError(`--check '${url}' is not http://: the check speaks plain HTTP, give http://HOST:PORT/PATH`);
   const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
   return { host, port: Number(u.port || 80), path: `${u.pathname}${u.search}`, href: u.href };
 }
@@ -51,8 +47,7 @@ function fetchStatus(t: Target, timeoutMs: number): Promise<number | string> {
     const timer = setTimeout(() => done(`no answer in ${timeoutMs} ms`), timeoutMs);
     sock.setEncoding("latin1");
     sock.on("connect", () => {
-      const hostHeader = t.host.includes(":") ? `[${t.host}]` : t.host;
-      sock.write(`GET ${t.path} HTTP/1.1\r\nHost: ${hostHeader}:${t.port}\r\nUser-Agent: ringside-check\r\nConnection: close\r\n\r\n`);
+      sock.write(`GET ${t.path} HTTP/1.1\r\nHost: ${bracketed(t.host)}:${t.port}\r\nUser-Agent: ringside-check\r\nConnection: close\r\n\r\n`);
     });
     sock.on("data", (chunk: string) => {
       head += chunk;
@@ -66,8 +61,8 @@ function fetchStatus(t: Target, timeoutMs: number): Promise<number | string> {
   });
 }
 
-export async function check(url: string, cfg: Config, log: Log, timeoutMs = CHECK_TIMEOUT_MS): Promise<number> {
-  const target = checkTarget(url, cfg);
+export async function check(url: string, own: { host: string; port: number }, log: Log, timeoutMs = CHECK_TIMEOUT_MS): Promise<number> {
+  const target = checkTarget(url, own);
   const status = await fetchStatus(target, timeoutMs);
   if (typeof status === "number" && status < 500) {
     log.info("check", `check ${target.href}: ok`, { status });

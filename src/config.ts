@@ -1,41 +1,50 @@
 // argv + env -> a validated Config: every bad value becomes a one-line
-// RingsideError("usage") naming the flag and what is allowed.
+// usage error naming the flag and what is allowed. The native half of the
+// config (struct rs_config, by field name) comes straight from the options
+// table's `native` column.
 import { readFileSync } from "node:fs";
-import { STATUS_CODES } from "node:http";
 import { isIP } from "node:net";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { RS_SPIN_FOREVER, RingsideError, type ModeName, type NativeConfig } from "./native.ts";
-import { buildResponses, type ResponseSpec } from "./response.ts";
+import { usageError } from "./errors.ts";
+import type { NativeFields, NativeScalar, NativeValue } from "./native.ts";
 import { OPTIONS, type OptionSpec } from "./options.ts";
+import { REASONS } from "./reasons.ts";
+import { bodyless, buildResponses, DEFAULT_BODY, validateContentType, validateHeader, type ResponseSpec } from "./response.ts";
+
+export type ModeName = "spin" | "sqpoll" | "batch";
 
 export interface Config {
-  native: NativeConfig;
+  /** struct rs_config by field name, for src/native.ts to encode. */
+  native: NativeFields;
+  host: string;
+  port: number;
+  mode: ModeName;
+  keepAlive: boolean;
+  maxBodyBytes: number;
+  idleTimeoutMs: number;
+  /** --sq-cpu / --cpu, undefined when not pinned. */
+  sqCpu?: number;
+  ringCpu?: number;
+  response: ResponseSpec;
   drainTimeoutMs: number;
   statsIntervalMs: number;
   logFormat: "text" | "json";
   quiet: boolean;
-  help: boolean;
-  version: boolean;
   /** --fallback: Bun.serve stands in when io_uring is blocked (src/fallback.ts). */
   fallback: boolean;
   /** --admin-port/--admin-host: /healthz, /readyz, /metrics (src/admin.ts); off when undefined. */
   admin?: { host: string; port: number };
-  /** --check URL (src/check.ts). */
-  check?: string;
-  /** --doctor (src/doctor.ts). */
-  doctor: boolean;
 }
 
 type Raw = string | boolean | string[] | undefined;
+type From = "flag" | "env";
 
-const usageError = (message: string): RingsideError => new RingsideError("usage", message);
-
-function describe(o: OptionSpec, from: "flag" | "env"): string {
+function describe(o: OptionSpec, from: From): string {
   return from === "flag" || !o.env ? `--${o.flag}` : `${o.env} (--${o.flag})`;
 }
 
-function parseInt10(o: OptionSpec, text: string, from: "flag" | "env"): number {
+function parseInt10(o: OptionSpec, text: string, from: From): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < o.min! || n > o.max!) {
     throw usageError(`${describe(o, from)} must be a whole number from ${o.min} to ${o.max}, got '${text}'`);
@@ -43,15 +52,15 @@ function parseInt10(o: OptionSpec, text: string, from: "flag" | "env"): number {
   return n;
 }
 
-/** Milliseconds; "forever" only where RS_SPIN_FOREVER makes sense. */
-function parseDuration(o: OptionSpec, text: string, from: "flag" | "env"): number {
+/** Milliseconds, or the option's "forever" word as its library constant. */
+function parseDuration(o: OptionSpec, text: string, from: From): number | { constant: string } {
   const t = text.trim();
-  if (o.flag === "spin-budget" && t === "forever") return RS_SPIN_FOREVER;
+  if (o.forever && t === o.forever.word) return { constant: o.forever.constant };
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(t);
   const scale = { ms: 1, s: 1000, m: 60_000 }[(m?.[2] ?? o.unit!) as "ms" | "s" | "m"];
   const ms = m ? Math.round(Number(m[1]) * scale) : NaN;
   if (!Number.isFinite(ms) || ms < o.min! || ms > o.max!) {
-    const forever = o.flag === "spin-budget" ? " or 'forever'" : "";
+    const forever = o.forever ? ` or '${o.forever.word}'` : "";
     throw usageError(`${describe(o, from)} must be a duration like 250ms, 5s or 1m (${o.min}ms to ${o.max}ms)${forever}, got '${text}'`);
   }
   return ms;
@@ -64,73 +73,89 @@ function parseBool(o: OptionSpec, text: string): boolean {
   throw usageError(`${o.env} must be 1/true/yes/on or 0/false/no/off, got '${text}'`);
 }
 
-/** The flag's value, else its env var, else undefined. */
-function lookup(o: OptionSpec, values: Record<string, Raw>, env: Record<string, string | undefined>): { v: Raw; from: "flag" | "env" } {
-  if (values[o.flag] !== undefined) return { v: values[o.flag], from: "flag" };
-  const e = o.env ? env[o.env] : undefined;
-  if (e === undefined || e === "") return { v: undefined, from: "env" };
-  if (o.kind === "bool") return { v: parseBool(o, e), from: "env" };
-  if (o.kind === "list") return { v: e.split("\n").filter((l) => l.trim()), from: "env" };
-  return { v: e, from: "env" };
+function parseHost(o: OptionSpec, text: string): string {
+  const h = text.trim().replace(/^\[(.*)\]$/, "$1");
+  if (h === "localhost") return "127.0.0.1";
+  if (!isIP(h)) throw usageError(`--${o.flag} must be a numeric IPv4 or IPv6 address (or localhost), got '${text}'`);
+  return h;
 }
 
-function spec(flag: string): OptionSpec {
-  return OPTIONS.find((o) => o.flag === flag)!;
-}
+const spec = (flag: string): OptionSpec => OPTIONS.find((o) => o.flag === flag)!;
 
+/** An option's value: the flag, else its env var, else its default. */
 class Reader {
   constructor(
     private values: Record<string, Raw>,
     private env: Record<string, string | undefined>,
   ) {}
+
+  private lookup(o: OptionSpec): { v: Raw; from: From } {
+    if (this.values[o.flag] !== undefined) return { v: this.values[o.flag], from: "flag" };
+    const e = o.env ? this.env[o.env] : undefined;
+    if (e === undefined || e === "") return { v: undefined, from: "env" };
+    if (o.kind === "bool") return { v: parseBool(o, e), from: "env" };
+    if (o.kind === "list") return { v: e.split("\n").filter((l) => l.trim()), from: "env" };
+    return { v: e, from: "env" };
+  }
   has(flag: string): boolean {
-    return lookup(spec(flag), this.values, this.env).v !== undefined;
+    return this.lookup(spec(flag)).v !== undefined;
+  }
+  /** The text given or the default, if any. */
+  private text(o: OptionSpec): { t: string | undefined; from: From } {
+    const { v, from } = this.lookup(o);
+    return { t: typeof v === "string" ? v : o.def, from };
   }
   str(flag: string): string {
-    const o = spec(flag);
-    const { v } = lookup(o, this.values, this.env);
-    return typeof v === "string" ? v : (o.def ?? "");
+    return this.text(spec(flag)).t ?? "";
   }
   bool(flag: string): boolean {
-    return lookup(spec(flag), this.values, this.env).v === true;
+    return this.lookup(spec(flag)).v === true;
   }
   list(flag: string): string[] {
-    const { v } = lookup(spec(flag), this.values, this.env);
+    const { v } = this.lookup(spec(flag));
     return Array.isArray(v) ? v : [];
   }
-  int(flag: string, fallback = -1): number {
+  /** A whole number; undefined when neither given nor defaulted. */
+  int(flag: string): number | undefined {
     const o = spec(flag);
-    const { v, from } = lookup(o, this.values, this.env);
-    if (typeof v === "string") return parseInt10(o, v, from);
-    return o.def !== undefined ? Number(o.def) : fallback;
+    const { t, from } = this.text(o);
+    return t === undefined ? undefined : parseInt10(o, t, from);
   }
   ms(flag: string): number {
     const o = spec(flag);
-    const { v, from } = lookup(o, this.values, this.env);
-    return parseDuration(o, typeof v === "string" ? v : o.def!, from);
+    const { t, from } = this.text(o);
+    const v = parseDuration(o, t!, from);
+    if (typeof v !== "number") throw usageError(`--${flag} cannot be '${t}' here`);
+    return v;
   }
   choice<T extends string>(flag: string): T {
     const o = spec(flag);
-    const { v, from } = lookup(o, this.values, this.env);
-    const t = typeof v === "string" ? v : o.def!;
-    if (!o.choices!.includes(t)) {
-      throw usageError(`${describe(o, from)} must be one of ${o.choices!.join(", ")}, got '${t}'`);
-    }
+    const { t, from } = this.text(o);
+    if (!o.choices!.includes(t!)) throw usageError(`${describe(o, from)} must be one of ${o.choices!.join(", ")}, got '${t}'`);
     return t as T;
   }
-}
-
-function parseHost(text: string): string {
-  const h = text.trim().replace(/^\[(.*)\]$/, "$1");
-  if (h === "localhost") return "127.0.0.1";
-  if (!isIP(h)) throw usageError(`--host must be a numeric IPv4 or IPv6 address (or localhost), got '${text}'`);
-  return h;
+  host(flag: string): string {
+    const o = spec(flag);
+    return parseHost(o, this.text(o).t!);
+  }
+  /** The option's value as its struct rs_config field takes it. */
+  native(o: OptionSpec): NativeScalar {
+    const { t, from } = this.text(o);
+    if (o.kind === "bool") return this.bool(o.flag) ? 1 : 0;
+    if (t === undefined) {
+      if (!o.nativeUnset) throw usageError(`--${o.flag} has no value and no default`);
+      return { constant: o.nativeUnset };
+    }
+    if (o.kind === "duration") return parseDuration(o, t, from);
+    if (o.kind === "int") return parseInt10(o, t, from);
+    if (o.kind === "host") return parseHost(o, t);
+    if (o.kind === "choice") return this.choice(o.flag);
+    return t;
+  }
 }
 
 function readBody(r: Reader): { body: Uint8Array; explicit: boolean } {
-  if (r.has("body") && r.has("body-file")) {
-    throw usageError("--body and --body-file conflict: give one of them");
-  }
+  if (r.has("body") && r.has("body-file")) throw usageError("--body and --body-file conflict: give one of them");
   if (r.has("body-file")) {
     const path = r.str("body-file");
     try {
@@ -140,18 +165,28 @@ function readBody(r: Reader): { body: Uint8Array; explicit: boolean } {
       throw usageError(`--body-file '${path}' cannot be read (${code}): give a readable file`);
     }
   }
-  const text = r.has("body") ? r.str("body") : "Have a nice day!\n";
-  return { body: new TextEncoder().encode(text), explicit: r.has("body") };
+  return { body: new TextEncoder().encode(r.has("body") ? r.str("body") : DEFAULT_BODY), explicit: r.has("body") };
 }
 
 function responseSpec(r: Reader): ResponseSpec {
-  const status = r.int("status");
-  const reason = STATUS_CODES[status];
-  if (!reason) {
-    throw usageError(`--status ${status} has no standard reason phrase: use a registered code from 200 to 599`);
-  }
+  const status = r.int("status")!;
+  const reason = REASONS[status];
+  if (!reason) throw usageError(`--status ${status} has no standard reason phrase: use a registered code from 200 to 599`);
   const { body, explicit } = readBody(r);
-  return { status, reason, contentType: r.str("content-type"), headers: r.list("header"), body, bodyExplicit: explicit };
+  if (bodyless(status) && explicit && body.length) throw usageError(`--status ${status} responses carry no body: drop --body/--body-file`);
+  const contentType = validateContentType(r.str("content-type"));
+  const headers = r.list("header").map(validateHeader);
+  return { status, reason, contentType, headers, body: bodyless(status) ? new Uint8Array(0) : body };
+}
+
+/** Every option with a `native` field, plus the prebuilt response variants. */
+function nativeFields(r: Reader, response: ResponseSpec): NativeFields {
+  const out: Record<string, NativeValue> = {};
+  for (const o of OPTIONS) if (o.native) out[o.native] = r.native(o);
+  const variants = buildResponses(response);
+  out.response_ptr = variants;
+  out.response_len = Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, v.length]));
+  return out;
 }
 
 /** node:util's parseArgs messages, reworded as one line with the fix. */
@@ -163,19 +198,27 @@ function explainParseError(message: string): string {
   return `${message.split("\n")[0]!.replace(/\. To specify.*$/, "")}; see --help`;
 }
 
-function adminAddress(r: Reader, native: NativeConfig): Config["admin"] {
+function adminAddress(r: Reader, host: string, port: number): Config["admin"] {
   if (!r.has("admin-port")) {
     if (r.has("admin-host")) throw usageError("--admin-host needs --admin-port: give the port too");
     return undefined;
   }
-  const port = r.int("admin-port");
-  if (port !== 0 && port === native.port) {
-    throw usageError(`--admin-port ${port} is the serving --port: pick another (or 0 for any free port)`);
-  }
-  return { host: r.has("admin-host") ? parseHost(r.str("admin-host")) : native.host, port };
+  const adminPort = r.int("admin-port")!;
+  if (adminPort !== 0 && adminPort === port) throw usageError(`--admin-port ${adminPort} is the serving --port: pick another (or 0 for any free port)`);
+  return { host: r.has("admin-host") ? r.host("admin-host") : host, port: adminPort };
 }
 
-export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
+function checkCombinations(r: Reader, mode: ModeName, keepAlive: boolean, sqCpu?: number, ringCpu?: number): void {
+  for (const [flag, cpu] of [["sq-cpu", sqCpu], ["cpu", ringCpu]] as const) {
+    if (cpu !== undefined && cpu >= cpus().length) throw usageError(`--${flag} ${cpu}: this machine has CPUs 0-${cpus().length - 1}`);
+  }
+  if (mode === "batch" && r.has("sq-cpu")) throw usageError("--sq-cpu pins the SQPOLL thread, which --mode batch does not have: drop one of them");
+  if (mode !== "spin" && r.has("spin-budget")) throw usageError(`--spin-budget applies to --mode spin only, not ${mode}: drop one of them`);
+  if (!keepAlive && r.has("max-requests")) throw usageError("--max-requests needs --keep-alive: without it every connection serves one request");
+}
+
+/** The parsed flags and env: only what `serve` (and --check, --doctor) need. */
+export function readArgs(argv: string[], env: Record<string, string | undefined>): Reader {
   let values: Record<string, Raw>;
   try {
     const options = Object.fromEntries(
@@ -185,54 +228,36 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   } catch (e) {
     throw usageError(explainParseError(e instanceof Error ? e.message : String(e)));
   }
-  const r = new Reader(values, env);
-  const help = r.bool("help");
-  const version = r.bool("version");
-  const spinBudgetMs = r.ms("spin-budget");
-  const native: NativeConfig = {
-    host: parseHost(r.str("host")),
-    port: r.int("port"),
-    mode: r.choice<ModeName>("mode"),
-    entries: r.int("entries"),
-    sqCpu: r.int("sq-cpu"),
-    ringCpu: r.int("cpu"),
-    sqIdleMs: r.ms("sq-idle"),
-    spinBudgetMs,
-    maxConnections: r.int("max-connections"),
-    backlog: r.int("backlog"),
-    maxHeaderBytes: r.int("max-header-size"),
-    maxBodyBytes: r.int("max-body-size"),
-    keepAlive: r.bool("keep-alive"),
-    maxRequests: r.int("max-requests"),
-    idleTimeoutMs: r.ms("idle-timeout"),
-    headerTimeoutMs: r.ms("header-timeout"),
-    responses: buildResponses(responseSpec(r)),
-  };
-  for (const [flag, cpu] of [["sq-cpu", native.sqCpu], ["cpu", native.ringCpu]] as const) {
-    if (cpu >= cpus().length) {
-      throw usageError(`--${flag} ${cpu}: this machine has CPUs 0-${cpus().length - 1}`);
-    }
-  }
-  if (native.mode === "batch" && r.has("sq-cpu")) {
-    throw usageError("--sq-cpu pins the SQPOLL thread, which --mode batch does not have: drop one of them");
-  }
-  if (native.mode !== "spin" && r.has("spin-budget")) {
-    throw usageError(`--spin-budget applies to --mode spin only, not ${native.mode}: drop one of them`);
-  }
-  if (!native.keepAlive && r.has("max-requests")) {
-    throw usageError("--max-requests needs --keep-alive: without it every connection serves one request");
-  }
+  return new Reader(values, env);
+}
+export type { Reader };
+
+export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
+  const r = readArgs(argv, env);
+  const host = r.host("host");
+  const port = r.int("port")!;
+  const mode = r.choice<ModeName>("mode");
+  const keepAlive = r.bool("keep-alive");
+  const sqCpu = r.int("sq-cpu");
+  const ringCpu = r.int("cpu");
+  checkCombinations(r, mode, keepAlive, sqCpu, ringCpu);
+  const response = responseSpec(r);
   return {
-    native,
+    native: nativeFields(r, response),
+    host,
+    port,
+    mode,
+    keepAlive,
+    maxBodyBytes: r.int("max-body-size")!,
+    idleTimeoutMs: r.ms("idle-timeout"),
+    sqCpu,
+    ringCpu,
+    response,
     drainTimeoutMs: r.ms("drain-timeout"),
     statsIntervalMs: r.ms("stats-interval"),
     logFormat: r.choice<"text" | "json">("log-format"),
     quiet: r.bool("quiet"),
-    help,
-    version,
     fallback: r.bool("fallback"),
-    admin: adminAddress(r, native),
-    check: r.has("check") ? r.str("check") : undefined,
-    doctor: r.bool("doctor"),
+    admin: adminAddress(r, host, port),
   };
 }

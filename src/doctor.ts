@@ -1,46 +1,29 @@
 // `--doctor`: can io_uring run here, and which mode would ringside pick?
 // Prints kernel version, kernel.io_uring_disabled, seccomp, CPUs, whether
-// io_uring_setup and SQPOLL work (via rs_probe in native/probe.c), the
-// opcodes io_uring_get_probe reports, and the mode with the reason.
-// Exit 0 when the configured mode would run natively, 1 when it would not.
+// io_uring_setup and SQPOLL work (rs_probe in native/probe.c), the opcodes
+// io_uring_get_probe reports against the ones the server submits, and the
+// mode with the reason. Exit 0 when the configured mode would run natively,
+// 1 when it would not.
 import { readFileSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
-import type { Config } from "./config.ts";
-import { errnoName, library, type ModeName } from "./native.ts";
+import type { Config, ModeName } from "./config.ts";
+import { abiDescription, probe as probeRing, type Probe } from "./native.ts";
 
 const IORING_SETUP_SQPOLL = 1 << 1;
 const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
 const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
 
-/** enum io_uring_op, in kernel order (include/uapi/linux/io_uring.h). */
-const OPS = [
-  "NOP", "READV", "WRITEV", "FSYNC", "READ_FIXED", "WRITE_FIXED", "POLL_ADD", "POLL_REMOVE",
-  "SYNC_FILE_RANGE", "SENDMSG", "RECVMSG", "TIMEOUT", "TIMEOUT_REMOVE", "ACCEPT", "ASYNC_CANCEL",
-  "LINK_TIMEOUT", "CONNECT", "FALLOCATE", "OPENAT", "CLOSE", "FILES_UPDATE", "STATX", "READ", "WRITE",
-  "FADVISE", "MADVISE", "SEND", "RECV", "OPENAT2", "EPOLL_CTL", "SPLICE", "PROVIDE_BUFFERS",
-  "REMOVE_BUFFERS", "TEE", "SHUTDOWN", "RENAMEAT", "UNLINKAT", "MKDIRAT", "SYMLINKAT", "LINKAT",
-  "MSG_RING", "FSETXATTR", "SETXATTR", "FGETXATTR", "GETXATTR", "SOCKET", "URING_CMD", "SEND_ZC",
-  "SENDMSG_ZC", "READ_MULTISHOT", "WAITID", "FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_WAITV",
-  "FIXED_FD_INSTALL", "FTRUNCATE", "BIND", "LISTEN", "RECV_ZC", "EPOLL_WAIT", "READV_FIXED",
-  "WRITEV_FIXED", "PIPE", "NOP128", "URING_CMD128",
-] as const;
-
-/** The opcodes native/ring.c submits. */
-const NEEDED_OPS = ["ACCEPT", "RECV", "SENDMSG", "SHUTDOWN", "CLOSE", "ASYNC_CANCEL", "READ"] as const;
-
-interface Probe {
+/** A probe, with the line --doctor prints for it. */
+interface Probed {
   ok: boolean;
   detail: string;
-  known: number;
-  ops: Uint8Array;
+  probe: Probe;
 }
 
-function probe(flags: number): Probe {
-  const ops = new Uint8Array(256);
-  const features = new Uint32Array(1);
-  const ret = library().rs_probe(flags, features, ops, ops.length);
-  if (ret < 0) return { ok: false, detail: `fails: ${errnoName(ret)}`, known: 0, ops };
-  return { ok: true, detail: `works (IORING_FEAT_* 0x${features[0]!.toString(16)})`, known: ret, ops };
+function probe(flags: number): Probed {
+  const p = probeRing(flags);
+  if (!p.ok) return { ok: false, detail: `fails: ${p.errno}`, probe: p };
+  return { ok: true, detail: `works (IORING_FEAT_* 0x${p.kernelFeatures.toString(16)})`, probe: p };
 }
 
 function readTrimmed(path: string): string | undefined {
@@ -93,7 +76,7 @@ function blocker(): string {
   return "this kernel has no io_uring (CONFIG_IO_URING)";
 }
 
-function recommend(setup: Probe, sqpoll: Probe, cpuBudget: number, fallback: boolean): Pick {
+function recommend(setup: Probed, sqpoll: Probed, cpuBudget: number, fallback: boolean): Pick {
   const cpus = Number(cpuBudget.toFixed(2));
   if (!setup.ok) {
     const why = `io_uring_setup ${setup.detail}: ${blocker()}`;
@@ -108,14 +91,14 @@ function recommend(setup: Probe, sqpoll: Probe, cpuBudget: number, fallback: boo
 function opsLine(p: Probe): string {
   if (!p.ok) return "unknown (no ring)";
   if (!p.known) return "unknown (io_uring_register blocked or kernel before 5.6)";
-  const names = [...p.ops.keys()].filter((i) => p.ops[i]).map((i) => OPS[i] ?? `op_${i}`);
-  return `${names.length} of ${p.known}: ${names.join(" ")}`;
+  return `${p.supported.length} of ${p.known}: ${p.supported.join(" ")}`;
 }
 
 function neededLine(p: Probe): string {
   if (!p.ok || !p.known) return "unknown";
-  const missing = NEEDED_OPS.filter((op) => !p.ops[OPS.indexOf(op)]);
-  return missing.length ? `MISSING ${missing.join(" ")} (kernel too old for ringside)` : `all present (${NEEDED_OPS.join(" ")})`;
+  const used = abiDescription().ops_used;
+  const missing = used.filter((op) => !p.supported.includes(op));
+  return missing.length ? `MISSING ${missing.join(" ")} (kernel too old for ringside)` : `all present (${used.join(" ")})`;
 }
 
 export function doctor(cfg: Config): number {
@@ -131,9 +114,9 @@ export function doctor(cfg: Config): number {
   const sqpoll = setup.ok ? probe(IORING_SETUP_SQPOLL) : setup;
   const deferred = setup.ok ? probe(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) : setup;
   report.push(["io_uring_setup", setup.detail], ["sqpoll", sqpoll.detail], ["defer_taskrun", deferred.detail]);
-  report.push(["ops", opsLine(setup)], ["ops needed", neededLine(setup)]);
+  report.push(["ops", opsLine(setup.probe)], ["ops needed", neededLine(setup.probe)]);
   const pick = recommend(setup, sqpoll, cpus, cfg.fallback);
-  const mode = cfg.native.mode;
+  const mode = cfg.mode;
   const runs = setup.ok && (mode === "batch" || sqpoll.ok);
   report.push(["recommended mode", `${pick.mode}: ${pick.why}`]);
   const advice = runs && pick.mode !== mode ? `, but ${pick.mode} fits better` : "";

@@ -1,89 +1,74 @@
 // Opt-in (--fallback, RINGSIDE_FALLBACK=1) degraded mode: when io_uring is
 // blocked (seccomp, kernel.io_uring_disabled, SQPOLL refused), serve the same
-// canned response through Bun.serve instead of failing. One warning at
-// start; the startup line and /metrics say it is degraded.
+// canned response through Bun.serve instead of failing. backend.ts starts it;
+// the startup line and /metrics say it is degraded.
 import type { Server } from "bun";
+import type { Backend } from "./backend.ts";
 import type { Config } from "./config.ts";
-import type { Log } from "./log.ts";
-import { COUNTER_NAMES, NativeServer, RingsideError, STATES, type Counters, type Feature } from "./native.ts";
-
-/** What server.ts and admin.ts need from either server. */
-export interface Backend {
-  readonly port: number;
-  readonly features: Feature[];
-  counters(): Counters;
-  state(): (typeof STATES)[number];
-  stop(drainMs: number): void;
-  destroy(): void;
-}
-
-/** Start failures the fallback may stand in for, with the fix to name. */
-const FALLBACK_HINT = "pass --fallback (RINGSIDE_FALLBACK=1) to serve through Bun.serve, degraded";
-const HINTS: Record<string, string> = {
-  io_uring_blocked: `in a container run with deploy/seccomp.json (--security-opt seccomp=deploy/seccomp.json; Kubernetes: a Localhost seccompProfile), or ${FALLBACK_HINT}`,
-  ring_flag_rejected: `or ${FALLBACK_HINT}`,
-};
-
-interface Canned {
-  status: number;
-  headers: Array<[string, string]>;
-  body: Uint8Array;
-  wireBytes: number;
-}
-
-/** The prebuilt HTTP/1.1 response split back into status, headers and body. */
-function parseCanned(bytes: Uint8Array): Canned {
-  const text = new TextDecoder("latin1").decode(bytes);
-  const end = text.indexOf("\r\n\r\n");
-  const [statusLine = "", ...lines] = text.slice(0, end).split("\r\n");
-  const headers = lines
-    .map((l): [string, string] => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()])
-    .filter(([name]) => name.toLowerCase() !== "content-length");
-  return { status: Number(statusLine.split(" ")[1]), headers, body: bytes.slice(end + 4), wireBytes: bytes.length };
-}
+import { addrInUse, RingsideError } from "./errors.ts";
+import { abiDescription, enumNames, type Counters } from "./native.ts";
+import { buildResponses } from "./response.ts";
 
 export class FallbackServer implements Backend {
-  readonly features: Feature[] = [];
-  private phase: (typeof STATES)[number] = "running";
-  private readonly tally = Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Counters;
+  readonly features: string[] = [];
+  private phase = "running";
+  private readonly tally: Counters;
+  private readonly states: string[];
 
   private constructor(
     private readonly server: Server<undefined>,
     /** The error code that sent us here, e.g. io_uring_blocked. */
-    readonly reason: string,
-  ) {}
+    readonly degraded: string,
+  ) {
+    const d = abiDescription();
+    this.tally = Object.fromEntries(d.counters.fields.map((f) => [f.name, 0]));
+    this.states = enumNames(d, "state");
+  }
 
   get port(): number {
     return this.server.port ?? 0;
   }
 
   static start(cfg: Config, reason: string): FallbackServer {
-    const canned = parseCanned(cfg.native.keepAlive ? cfg.native.responses.keep11 : cfg.native.responses.close11);
+    const { status, contentType, headers, body } = cfg.response;
+    const wireBytes = buildResponses(cfg.response)[cfg.keepAlive ? "keep11" : "close11"].length;
+    const headerList: Array<[string, string]> = [
+      ["Content-type", contentType],
+      ...headers.map((h): [string, string] => [h.slice(0, h.indexOf(":")), h.slice(h.indexOf(":") + 1).trim()]),
+      // Without --keep-alive the ring closes after every response: so does this.
+      ...(cfg.keepAlive ? [] : [["Connection", "close"] as [string, string]]),
+    ];
     let self: FallbackServer | undefined;
-    const server = Bun.serve({
-      hostname: cfg.native.host,
-      port: cfg.native.port,
-      maxRequestBodySize: cfg.native.maxBodyBytes,
-      idleTimeout: Math.min(255, Math.ceil(cfg.native.idleTimeoutMs / 1000)),
-      fetch: (req) => {
-        const t = self!.tally;
-        t.requests++;
-        t.responses++;
-        t.bytes_sent += canned.wireBytes;
-        // No body at all for HEAD, and for 204/304 (a Response may not carry one).
-        const body = req.method === "HEAD" || !canned.body.length ? null : canned.body;
-        return new Response(body, { status: canned.status, headers: canned.headers });
-      },
-    });
+    let server: Server<undefined>;
+    try {
+      server = Bun.serve({
+        hostname: cfg.host,
+        port: cfg.port,
+        maxRequestBodySize: cfg.maxBodyBytes,
+        idleTimeout: Math.min(255, Math.ceil(cfg.idleTimeoutMs / 1000)),
+        fetch: (req) => {
+          const t = self!.tally;
+          t.requests = (t.requests ?? 0) + 1;
+          t.responses = (t.responses ?? 0) + 1;
+          t.bytes_sent = (t.bytes_sent ?? 0) + wireBytes;
+          // No body at all for HEAD, and for 204/304 (a Response may not carry one).
+          return new Response(req.method === "HEAD" || !body.length ? null : body, { status, headers: headerList });
+        },
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE") throw addrInUse("port", cfg.port, cfg.host, "--port");
+      throw new RingsideError("start", `fallback server cannot start: ${err instanceof Error ? err.message : String(err)}`, code);
+    }
     self = new FallbackServer(server, reason);
     return self;
   }
 
   counters(): Counters {
-    return { ...this.tally, state: STATES.indexOf(this.phase), active: this.server.pendingRequests };
+    return { ...this.tally, state: this.states.indexOf(this.phase), active: this.server.pendingRequests };
   }
 
-  state(): (typeof STATES)[number] {
+  state(): string {
     return this.phase;
   }
 
@@ -104,30 +89,5 @@ export class FallbackServer implements Backend {
   destroy(): void {
     void this.server.stop(true);
     this.phase = "stopped";
-  }
-}
-
-/** The label value /metrics and the startup line use: "" when not degraded. */
-export const degradedReason = (b: Backend): string => (b instanceof FallbackServer ? b.reason : "");
-
-/** The native server, or with --fallback the Bun.serve stand-in when io_uring is unusable. */
-export function startBackend(cfg: Config, log: Log): Backend {
-  try {
-    return NativeServer.start(cfg.native);
-  } catch (e) {
-    if (!(e instanceof RingsideError) || !HINTS[e.code]) throw e;
-    if (!cfg.fallback) throw new RingsideError(e.code, `${e.message}; ${HINTS[e.code]}`, e.errno);
-    log.warn("fallback", `${e.message}; serving through Bun.serve instead (--fallback): degraded, one system call or more per request`, {
-      degraded: e.code,
-    });
-    try {
-      return FallbackServer.start(cfg, e.code);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EADDRINUSE") {
-        throw new RingsideError("addr_in_use", `port ${cfg.native.port} is in use on ${cfg.native.host}: stop the other server or pass --port (0 picks a free one)`, code);
-      }
-      throw new RingsideError("start", `fallback server cannot start: ${err instanceof Error ? err.message : String(err)}`, code);
-    }
   }
 }

@@ -1,7 +1,10 @@
-// Every `serve` flag in one table: parseArgs options, env fallbacks, --help and
-// the README table are all made from it.
+// Every `serve` flag in one table: parseArgs options, env fallbacks, --help,
+// the README table and the native config (the `native` column names the
+// struct rs_config field of native/ringside.h an option fills) are all made
+// from it.
+import { DEFAULT_BODY } from "./response.ts";
 
-export type OptionKind = "int" | "duration" | "string" | "bool" | "list" | "choice";
+export type OptionKind = "int" | "duration" | "string" | "host" | "bool" | "list" | "choice";
 
 export interface OptionSpec {
   flag: string;
@@ -16,37 +19,43 @@ export interface OptionSpec {
   max?: number;
   arg?: string;
   help: string;
+  /** The struct rs_config field this option fills. */
+  native?: string;
+  /** Its native value when the option is not given and has no default: a library constant. */
+  nativeUnset?: string;
+  /** Durations: the word that means "never", and the library constant it encodes as. */
+  forever?: { word: string; constant: string };
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { flag: "port", kind: "int", env: "PORT", def: "8000", min: 0, max: 65535, help: "TCP port (0: any free port, printed at start)" },
-  { flag: "host", kind: "string", env: "HOST", def: "0.0.0.0", arg: "ADDR", help: "numeric IPv4/IPv6 address or localhost; use 127.0.0.1 outside containers" },
-  { flag: "mode", kind: "choice", env: "RINGSIDE_MODE", def: "spin", choices: ["spin", "sqpoll", "batch"], help: "spin: SQPOLL + busy loop (wants spare cores); sqpoll: SQPOLL + blocking waits; batch: no SQPOLL, one syscall per batch" },
-  { flag: "keep-alive", kind: "bool", env: "RINGSIDE_KEEP_ALIVE", help: "persistent HTTP/1.1 connections and pipelining (default: HTTP/1.0, close after each response)" },
-  { flag: "body", kind: "string", env: "RINGSIDE_BODY", def: "Have a nice day!\\n", arg: "TEXT", help: "response body" },
+  { flag: "port", kind: "int", env: "PORT", def: "8000", min: 0, max: 65535, native: "port", help: "TCP port (0: any free port, printed at start)" },
+  { flag: "host", kind: "host", env: "HOST", native: "host", def: "0.0.0.0", arg: "ADDR", help: "numeric IPv4/IPv6 address or localhost; use 127.0.0.1 outside containers" },
+  { flag: "mode", kind: "choice", env: "RINGSIDE_MODE", native: "mode", def: "spin", choices: ["spin", "sqpoll", "batch"], help: "spin: SQPOLL + busy loop (wants spare cores); sqpoll: SQPOLL + blocking waits; batch: no SQPOLL, one syscall per batch" },
+  { flag: "keep-alive", kind: "bool", env: "RINGSIDE_KEEP_ALIVE", native: "keep_alive", help: "persistent HTTP/1.1 connections and pipelining (default: HTTP/1.0, close after each response)" },
+  { flag: "body", kind: "string", env: "RINGSIDE_BODY", def: JSON.stringify(DEFAULT_BODY).slice(1, -1), arg: "TEXT", help: "response body" },
   { flag: "body-file", kind: "string", env: "RINGSIDE_BODY_FILE", arg: "PATH", help: "response body read from a file (instead of --body)" },
   { flag: "status", kind: "int", env: "RINGSIDE_STATUS", def: "200", min: 200, max: 599, help: "response status code; the reason phrase is the standard one" },
   { flag: "content-type", kind: "string", env: "RINGSIDE_CONTENT_TYPE", def: "text/html", arg: "TYPE", help: "Content-type of the response" },
   { flag: "header", kind: "list", env: "RINGSIDE_HEADERS", arg: "'NAME: VALUE'", help: "extra response header, repeatable (env: newline-separated)" },
-  { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
-  { flag: "sq-cpu", kind: "int", env: "RINGSIDE_SQ_CPU", min: 0, max: 4095, arg: "N", help: "pin the SQPOLL kernel thread to CPU N (default: unpinned)" },
-  { flag: "cpu", kind: "int", env: "RINGSIDE_CPU", min: 0, max: 4095, arg: "N", help: "pin the ringside-ring thread to CPU N (default: unpinned)" },
-  { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", def: "100ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL kernel thread sleeps (as long as the spin budget by default, so both stop burning CPU together)" },
-  { flag: "spin-budget", kind: "duration", env: "RINGSIDE_SPIN_BUDGET", def: "100ms", unit: "ms", min: 0, max: 3_600_000, help: "spin mode: idle time before the ring thread parks in a blocking wait; 'forever' never parks" },
-  { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", def: "4096", min: 1, max: 65536, help: "open connections at most; the rest wait in the listen backlog" },
-  { flag: "backlog", kind: "int", env: "RINGSIDE_BACKLOG", def: "4096", min: 1, max: 65535, help: "listen backlog (capped by net.core.somaxconn)" },
-  { flag: "max-header-size", kind: "int", env: "RINGSIDE_MAX_HEADER_SIZE", def: "8192", min: 256, max: 1 << 20, help: "request header block limit in bytes (over it: 431)" },
-  { flag: "max-body-size", kind: "int", env: "RINGSIDE_MAX_BODY_SIZE", def: "1048576", min: 0, max: 0xffffffff, help: "request body limit in bytes (over it: 413); bodies are read and discarded" },
-  { flag: "max-requests", kind: "int", env: "RINGSIDE_MAX_REQUESTS", def: "0", min: 0, max: 0xffffffff, help: "keep-alive: requests per connection before it closes (0: unlimited)" },
-  { flag: "idle-timeout", kind: "duration", env: "RINGSIDE_IDLE_TIMEOUT", def: "5s", unit: "s", min: 1, max: 3_600_000, help: "keep-alive: close a connection idle between requests this long" },
-  { flag: "header-timeout", kind: "duration", env: "RINGSIDE_HEADER_TIMEOUT", def: "10s", unit: "s", min: 1, max: 3_600_000, help: "close a client that has not sent a whole request (and body) in this time" },
+  { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", native: "entries", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
+  { flag: "sq-cpu", kind: "int", env: "RINGSIDE_SQ_CPU", native: "sq_cpu", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "N", help: "pin the SQPOLL kernel thread to CPU N (default: unpinned)" },
+  { flag: "cpu", kind: "int", env: "RINGSIDE_CPU", native: "ring_cpu", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "N", help: "pin the ringside-ring thread to CPU N (default: unpinned)" },
+  { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", native: "sq_idle_ms", def: "100ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL kernel thread sleeps (as long as the spin budget by default, so both stop burning CPU together)" },
+  { flag: "spin-budget", kind: "duration", env: "RINGSIDE_SPIN_BUDGET", native: "spin_budget_ms", forever: { word: "forever", constant: "RS_SPIN_FOREVER" }, def: "100ms", unit: "ms", min: 0, max: 3_600_000, help: "spin mode: idle time before the ring thread parks in a blocking wait; 'forever' never parks" },
+  { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", native: "max_connections", def: "4096", min: 1, max: 65536, help: "open connections at most; the rest wait in the listen backlog" },
+  { flag: "backlog", kind: "int", env: "RINGSIDE_BACKLOG", native: "backlog", def: "4096", min: 1, max: 65535, help: "listen backlog (capped by net.core.somaxconn)" },
+  { flag: "max-header-size", kind: "int", env: "RINGSIDE_MAX_HEADER_SIZE", native: "max_header_bytes", def: "8192", min: 256, max: 1 << 20, help: "request header block limit in bytes (over it: 431)" },
+  { flag: "max-body-size", kind: "int", env: "RINGSIDE_MAX_BODY_SIZE", native: "max_body_bytes", def: "1048576", min: 0, max: 0xffffffff, help: "request body limit in bytes (over it: 413); bodies are read and discarded" },
+  { flag: "max-requests", kind: "int", env: "RINGSIDE_MAX_REQUESTS", native: "max_requests", def: "0", min: 0, max: 0xffffffff, help: "keep-alive: requests per connection before it closes (0: unlimited)" },
+  { flag: "idle-timeout", kind: "duration", env: "RINGSIDE_IDLE_TIMEOUT", native: "idle_timeout_ms", def: "5s", unit: "s", min: 1, max: 3_600_000, help: "keep-alive: close a connection idle between requests this long" },
+  { flag: "header-timeout", kind: "duration", env: "RINGSIDE_HEADER_TIMEOUT", native: "header_timeout_ms", def: "10s", unit: "s", min: 1, max: 3_600_000, help: "close a client that has not sent a whole request (and body) in this time" },
   { flag: "drain-timeout", kind: "duration", env: "RINGSIDE_DRAIN_TIMEOUT", def: "5s", unit: "s", min: 0, max: 3_600_000, help: "on SIGTERM/SIGINT: time in-flight requests get to finish" },
   { flag: "stats-interval", kind: "duration", env: "RINGSIDE_STATS_INTERVAL", def: "0", unit: "s", min: 0, max: 3_600_000, help: "print one line of rates and counters every interval (0: off)" },
   { flag: "log-format", kind: "choice", env: "RINGSIDE_LOG_FORMAT", def: "text", choices: ["text", "json"], help: "log lines as text or JSON objects" },
   { flag: "quiet", kind: "bool", env: "RINGSIDE_QUIET", help: "no startup, stats or summary lines; errors still print" },
   { flag: "fallback", kind: "bool", env: "RINGSIDE_FALLBACK", help: "if io_uring is blocked (seccomp, kernel.io_uring_disabled) or SQPOLL refused, serve the same response through Bun.serve instead of exiting: degraded, marked in the startup line and /metrics" },
   { flag: "admin-port", kind: "int", env: "RINGSIDE_ADMIN_PORT", min: 0, max: 65535, arg: "N", help: "serve /healthz, /readyz and /metrics on this port (default: off; 0: any free port)" },
-  { flag: "admin-host", kind: "string", env: "RINGSIDE_ADMIN_HOST", arg: "ADDR", help: "address of the admin listener (default: --host)" },
+  { flag: "admin-host", kind: "host", env: "RINGSIDE_ADMIN_HOST", arg: "ADDR", help: "address of the admin listener (default: --host)" },
   { flag: "check", kind: "string", arg: "URL", help: "GET URL (or a path on this server's --host/--port, like /) and exit 0 if the status is below 500, else 1; for HEALTHCHECK" },
   { flag: "doctor", kind: "bool", help: "print io_uring diagnostics and the mode ringside would pick; exit 1 if the configured mode cannot run" },
   { flag: "help", kind: "bool", help: "show this help" },

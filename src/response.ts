@@ -1,22 +1,29 @@
-// The canned response, prebuilt once in every variant the ring may send
-// (HTTP/1.0 or 1.1, close or keep-alive, GET or HEAD). Content-length is
-// always computed; headers the server owns cannot be overridden.
-import { RingsideError, type ResponseKind } from "./native.ts";
+// The canned response: its specification (what the flags asked for) and its
+// bytes, prebuilt once in every variant the ring may send (HTTP/1.0 or 1.1,
+// close or keep-alive, GET or HEAD). Content-length is always computed;
+// headers the server owns cannot be overridden.
+import { usageError } from "./errors.ts";
 
+export const DEFAULT_BODY = "Have a nice day!\n";
+
+/** What a client gets, as the flags describe it; the Bun.serve fallback serves this too. */
 export interface ResponseSpec {
   status: number;
   reason: string;
   contentType: string;
+  /** Extra header lines, validated: "Name: value". */
   headers: string[];
+  /** Empty for 204 and 304. */
   body: Uint8Array;
-  bodyExplicit: boolean;
 }
+
+/** The variants, named as enum response_kind of native/ringside.h. */
+export const RESPONSE_KINDS = ["close10", "keep10", "close11", "keep11", "headClose10", "headKeep10", "headClose11", "headKeep11"] as const;
+export type ResponseKind = (typeof RESPONSE_KINDS)[number];
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const OWNED = new Set(["content-length", "connection", "transfer-encoding", "content-type", "keep-alive"]);
-
-const usageError = (message: string): RingsideError => new RingsideError("usage", message);
 
 export function validateHeader(line: string): string {
   const colon = line.indexOf(":");
@@ -29,31 +36,27 @@ export function validateHeader(line: string): string {
     const fix = name.toLowerCase() === "content-type" ? "use --content-type" : "the server sets it";
     throw usageError(`--header ${name} cannot be set: ${fix}`);
   }
-  return `${name}: ${value}\r\n`;
+  return `${name}: ${value}`;
 }
 
 /** 204 and 304 carry no body and no Content-length (RFC 9110 8.6). */
-const bodyless = (status: number): boolean => status === 204 || status === 304;
+export const bodyless = (status: number): boolean => status === 204 || status === 304;
+
+export function validateContentType(type: string): string {
+  if (!FIELD_VALUE.test(type) || !type.includes("/")) throw usageError(`--content-type '${type}' is not a media type like text/plain`);
+  return type;
+}
 
 export function buildResponses(spec: ResponseSpec): Record<ResponseKind, Uint8Array> {
-  if (!FIELD_VALUE.test(spec.contentType) || !spec.contentType.includes("/")) {
-    throw usageError(`--content-type '${spec.contentType}' is not a media type like text/plain`);
-  }
-  if (bodyless(spec.status) && spec.bodyExplicit && spec.body.length) {
-    throw usageError(`--status ${spec.status} responses carry no body: drop --body/--body-file`);
-  }
-  const body = bodyless(spec.status) ? new Uint8Array(0) : spec.body;
-  const extra = spec.headers.map(validateHeader).join("");
-  const length = bodyless(spec.status) ? "" : `Content-length: ${body.length}\r\n`;
+  const extra = spec.headers.map((h) => `${h}\r\n`).join("");
+  const length = bodyless(spec.status) ? "" : `Content-length: ${spec.body.length}\r\n`;
   const enc = new TextEncoder();
   const head = (version: string, connection: string): Uint8Array =>
-    enc.encode(
-      `HTTP/${version} ${spec.status} ${spec.reason}\r\nContent-type: ${spec.contentType}\r\n${length}${extra}${connection}\r\n`,
-    );
+    enc.encode(`HTTP/${version} ${spec.status} ${spec.reason}\r\nContent-type: ${spec.contentType}\r\n${length}${extra}${connection}\r\n`);
   const full = (h: Uint8Array): Uint8Array => {
-    const out = new Uint8Array(h.length + body.length);
+    const out = new Uint8Array(h.length + spec.body.length);
     out.set(h);
-    out.set(body, h.length);
+    out.set(spec.body, h.length);
     return out;
   };
   const heads = {

@@ -1,24 +1,21 @@
-// Runs the native server for the CLI: start, startup line, stats, and on
+// Runs the server for the CLI: start, startup line, stats, and on
 // SIGINT/SIGTERM a bounded drain, a final summary and exit 0.
 import { release } from "node:os";
+import { urlOf } from "./address.ts";
+import { startBackend, type Backend } from "./backend.ts";
 import type { Config } from "./config.ts";
 import type { Fields, Log } from "./log.ts";
 import type { Counters } from "./native.ts";
-import { startAdmin } from "./admin.ts";
-import { degradedReason, startBackend, type Backend } from "./fallback.ts";
 
 const POLL_MS = 5;
 
-export function urlOf(host: string, port: number): string {
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-}
-
 function featureList(server: Backend, cfg: Config): string {
   return server.features
-    .map((f) => (f === "sq_aff" ? `sq_aff(cpu ${cfg.native.sqCpu})` : f === "ring_aff" ? `ring_aff(cpu ${cfg.native.ringCpu})` : f))
+    .map((f) => (f === "sq_aff" ? `sq_aff(cpu ${cfg.sqCpu})` : f === "ring_aff" ? `ring_aff(cpu ${cfg.ringCpu})` : f))
     .join(",");
 }
 
+/** The counters a log line shows: all but the state word and the loop count. */
 function counterFields(c: Counters): Fields {
   const { state: _state, loops: _loops, ...rest } = c;
   return rest;
@@ -52,33 +49,36 @@ function startStats(server: Backend, log: Log, everyMs: number): Timer | undefin
   return setInterval(() => {
     const now = server.counters();
     const at = performance.now();
-    const rps = Math.round(((now.requests - last.requests) * 1000) / (at - lastAt));
+    const rps = Math.round((((now.requests ?? 0) - (last.requests ?? 0)) * 1000) / (at - lastAt));
     log.info("stats", "stats", { rps, ...counterFields(now) });
     last = now;
     lastAt = at;
   }, everyMs);
 }
 
-/** Serves until SIGINT/SIGTERM; returns the exit code. Throws RingsideError at start. */
-export async function serve(cfg: Config, log: Log): Promise<number> {
-  const server = startBackend(cfg, log);
-  const degraded = degradedReason(server);
-  const mode = degraded ? "fallback" : cfg.native.mode;
-  let admin: ReturnType<typeof startAdmin>;
+async function startAdminFor(cfg: Config, server: Backend, mode: string) {
+  if (!cfg.admin) return undefined;
+  const { startAdmin } = await import("./admin.ts");
   try {
-    admin = startAdmin(cfg, server, mode);
+    return startAdmin(cfg.admin, server, mode);
   } catch (e) {
     server.destroy();
     throw e;
   }
-  const url = urlOf(cfg.native.host, server.port);
+}
+
+/** Serves until SIGINT/SIGTERM; returns the exit code. Throws RingsideError at start. */
+export async function serve(cfg: Config, log: Log): Promise<number> {
+  const server = await startBackend(cfg, log);
+  const mode = server.degraded ? "fallback" : cfg.mode;
+  const admin = await startAdminFor(cfg, server, mode);
   const signal = waitForSignal(log);
-  log.info("listening", `listening on ${url}`, {
+  log.info("listening", `listening on ${urlOf(cfg.host, server.port)}`, {
     port: server.port,
     mode,
-    keep_alive: cfg.native.keepAlive,
+    keep_alive: cfg.keepAlive,
     features: featureList(server, cfg),
-    ...(degraded ? { degraded } : {}),
+    ...(server.degraded ? { degraded: server.degraded } : {}),
     ...(admin ? { admin: admin.url } : {}),
     kernel: release(),
     pid: process.pid,
@@ -87,7 +87,7 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
   // The ring thread does not keep Bun's event loop alive; this does.
   const keepAlive = setInterval(() => {}, 1 << 30);
   const sig = await signal;
-  log.info("stopping", `${sig}: draining for up to ${cfg.drainTimeoutMs} ms`, { signal: sig, active: server.counters().active });
+  log.info("stopping", `${sig}: draining for up to ${cfg.drainTimeoutMs} ms`, { signal: sig, active: server.counters().active ?? 0 });
   await drain(server, cfg.drainTimeoutMs);
   admin?.stop();
   const final = server.counters();

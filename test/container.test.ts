@@ -11,7 +11,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { COUNTER_NAMES } from "../src/native.ts";
+import { abiDescription } from "../src/native.ts";
 import { DEFAULT_RESPONSE, rawExchange, ROOT, waitFor } from "./helpers.ts";
 
 // Debian's podman: crun rejects hybrid cgroups here, and there is no systemd.
@@ -189,7 +189,7 @@ describe.skipIf(unavailable !== undefined)("in a podman container", () => {
       const admin = `http://127.0.0.1:${await hostPort(name, 9000)}`;
       expect((await fetch(`${admin}/readyz`)).status).toBe(200);
       const metrics = await (await fetch(`${admin}/metrics`)).text();
-      for (const counter of COUNTER_NAMES) expect(metrics).toMatch(new RegExp(`^ringside_${counter}(_total)? \\d+$`, "m"));
+      for (const { name: counter } of abiDescription().counters.fields) expect(metrics).toMatch(new RegExp(`^ringside_${counter}(_total)? \\d+$`, "m"));
       // Our GET plus the health check's.
       expect(metrics).toMatch(/^ringside_requests_total [2-9]\d*$/m);
       expect(metrics).toMatch(/^ringside_info\{version="[^"]+",mode="spin",features="sqpoll[^"]*",degraded=""\} 1$/m);

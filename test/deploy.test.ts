@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfig } from "../src/config.ts";
 import { FallbackServer } from "../src/fallback.ts";
-import { COUNTER_NAMES, FEATURES } from "../src/native.ts";
+import { abiDescription, enumNames } from "../src/native.ts";
 import { OPTIONS } from "../src/options.ts";
 import { CLI, DEFAULT_RESPONSE, rawExchange, ROOT, runCli, startServer, waitFor } from "./helpers.ts";
 
@@ -232,13 +232,13 @@ describe("admin listener", () => {
     const res = await fetch(`${admin}/metrics`);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const metrics = await res.text();
-    for (const name of COUNTER_NAMES) {
+    for (const { name } of abiDescription().counters.fields) {
       expect(metrics).toMatch(new RegExp(`^ringside_${name}(_total)? \\d+$`, "m"));
     }
     expect(metrics).toMatch(/^ringside_requests_total [1-9]\d*$/m);
     expect(metrics).toMatch(/^ringside_info\{version="[^"]+",mode="batch",features="[^"]*defer_taskrun[^"]*",degraded=""\} 1$/m);
     expect(metrics).toMatch(/^ringside_degraded 0$/m);
-    for (const f of FEATURES) expect(metrics).toMatch(new RegExp(`^ringside_feature\\{feature="${f}"\\} [01]$`, "m"));
+    for (const f of enumNames(abiDescription(), "feature")) expect(metrics).toMatch(new RegExp(`^ringside_feature\\{feature="${f}"\\} [01]$`, "m"));
     expect(metrics).toMatch(/^process_cpu_seconds_total \d+(\.\d+)?(e-\d+)?$/m);
     expect(metrics).toMatch(/^process_resident_memory_bytes [1-9]\d*$/m);
     expect((await fetch(`${admin}/nope`)).status).toBe(404);

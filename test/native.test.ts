@@ -1,5 +1,6 @@
-// The C side on its own: the request framer's unit tests under ASan/UBSan,
-// and a bounded libFuzzer run from the committed seed corpus.
+// The C side on its own: the pure units (framer, response policy, connection
+// state machine) under ASan/UBSan, and a bounded libFuzzer run over all three
+// from the committed seed corpus.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { ROOT } from "./helpers.ts";
@@ -13,7 +14,7 @@ async function make(args: string[]): Promise<{ code: number; out: string }> {
   return { code, out: out + err };
 }
 
-test("request framer unit tests pass under ASan and UBSan", async () => {
+test("framer, response policy and connection state machine unit tests pass under ASan and UBSan", async () => {
   const r = await make(["test"]);
   const summary = /^(\d+) passed, (\d+) failed$/m.exec(r.out);
   console.log(summary?.[0] ?? r.out);
@@ -22,7 +23,7 @@ test("request framer unit tests pass under ASan and UBSan", async () => {
   expect(Number(summary?.[2])).toBe(0);
 }, 120_000);
 
-test(`request framer survives ${FUZZ_SECONDS} s of libFuzzer`, async () => {
+test(`framer, policy and state machine survive ${FUZZ_SECONDS} s of libFuzzer`, async () => {
   const r = await make(["fuzz", `FUZZ_SECONDS=${FUZZ_SECONDS}`]);
   const execs = /stat::number_of_executed_units:\s*(\d+)/.exec(r.out)?.[1];
   console.log(`fuzz: ${execs} inputs in ${FUZZ_SECONDS} s, ${/cov: \d+ ft: \d+/.exec(r.out.split("\n").reverse().join("\n"))?.[0] ?? ""}`);

@@ -3,14 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { mirrorLayout, nativeLayout } from "../src/native.ts";
 import { CLI, DEFAULT_RESPONSE, listeningPort, rawExchange, startServer, waitFor } from "./helpers.ts";
 
 const GET = "GET / HTTP/1.0\r\n\r\n";
-
-test("the TS mirror of the ABI matches the library's own description", () => {
-  expect(mirrorLayout()).toBe(nativeLayout());
-});
 
 describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
   test("default response byte for byte, then a clean close", async () => {

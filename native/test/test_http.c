@@ -1,30 +1,17 @@
-/* Unit tests for rs_frame(). Plain C, no framework: CHECK counts and reports,
- * main returns nonzero if anything failed.
+/* Unit tests for rs_frame(). Plain C, no framework (test/check.h).
  *
  * Every input goes through frame_guarded(), which places it at the end of
  * a page followed by a PROT_NONE page (as
  * picohttpparser's tests do), so any read past len faults.
  */
 #include "http.h"
+#include "check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-#define CHECK(expr)                                                       \
-	do {                                                              \
-		if (expr) {                                               \
-			passed++;                                         \
-		} else {                                                  \
-			failed++;                                         \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #expr);                         \
-		}                                                         \
-	} while (0)
 
 #define MAX_HEADER 8192
 #define MAX_BODY (1024 * 1024)
@@ -424,11 +411,11 @@ static void test_limits(void)
 	CHECK(req.content_length == 9999999999999999999ULL);
 }
 
-int main(void)
+int run_http_tests(void)
 {
 	if (setup_guard_page()) {
 		perror("mmap");
-		return 2;
+		return -1;
 	}
 	test_cases();
 	test_reject_early();
@@ -436,6 +423,5 @@ int main(void)
 	test_connection();
 	test_byte_classes();
 	test_limits();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return 0;
 }

@@ -1,13 +1,23 @@
-/* libFuzzer target for rs_frame(). Besides memory safety (ASan/UBSan) it
- * checks the contract in http.h:
+/* libFuzzer target for the pure units: the framer (http.c), the response
+ * policy (policy.c) and the connection state machine (conn.c). Besides
+ * memory safety (ASan/UBSan) and the transition table (illegal transitions
+ * abort in this build) it checks:
+ * the framer's contract in http.h
  *   - the verdict is MORE, a known error, or 0 < r <= min(len, max_header);
  *   - the same bytes give the same verdict and the same request;
  *   - a complete block framed alone gives the same length again;
- *   - shorter prefixes of a complete block only ever say MORE.
+ *   - shorter prefixes of a complete block only ever say MORE;
+ * and, with the input as a client's byte stream (its first byte picking
+ * keep-alive, drain and max-requests), the connection's
+ *   - every request read is answered, except one still waiting for its body;
+ *   - an error reply is the last one, and nothing is sent after the end;
+ *   - without keep-alive, or draining, no reply keeps the connection open;
+ *   - split into reads anywhere, the stream gets the same replies and end.
  * Prefixes are copied to exact-size heap buffers so ASan sees any read past
  * the length given.
  */
 #include "http.h"
+#include "sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +89,7 @@ static void check_complete(const uint8_t *data, int r,
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check_frame(const uint8_t *data, size_t size)
 {
 	struct rs_request req, req2;
 	int r = rs_frame(data, size, MAX_HEADER, MAX_BODY, &req);
@@ -90,5 +100,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(same_request(&req, &req2));
 		check_complete(data, r, &req);
 	}
+}
+
+static bool keeps_open(uint16_t reply)
+{
+	return reply == RS_RESP_KEEP_10 || reply == RS_RESP_KEEP_11 ||
+	       reply == RS_RESP_HEAD_KEEP_10 || reply == RS_RESP_HEAD_KEEP_11;
+}
+
+static void check_replies(const struct sim *s)
+{
+	const struct conn_tally *t = &s->t;
+	int owed = (int)(t->requests + t->bad_requests + t->too_large) - (s->h.pending >= 0);
+
+	if (s->nsent < SIM_MAX_SENT)
+		REQUIRE(s->nsent == owed);
+	for (int i = 0; i < s->nsent; i++) {
+		REQUIRE(s->sent[i] < RS_REPLIES);
+		if (rs_reply_is_error(s->sent[i]))
+			REQUIRE(i == s->nsent - 1);
+		if (!s->pol.keep_alive || s->env.draining)
+			REQUIRE(!keeps_open(s->sent[i]));
+	}
+}
+
+/* The client's stream through the connection state machine, whole and split. */
+static void check_conn(const uint8_t *data, size_t size)
+{
+	static struct sim whole, split;
+	bool keep_alive = data[0] & 1, draining = data[0] & 2;
+	uint32_t max_requests = (data[0] >> 2) & 3;
+	size_t cut = size > 2 ? data[1] % size : 0;
+
+	data++, size--;
+	cut = cut > size ? size : cut;
+	sim_open(&whole, keep_alive, max_requests);
+	whole.env.draining = draining;
+	sim_feed(&whole, data, size);
+	check_replies(&whole);
+	sim_open(&split, keep_alive, max_requests);
+	split.env.draining = draining;
+	sim_feed(&split, data, cut);
+	sim_feed(&split, data + cut, size - cut);
+	REQUIRE(split.nsent == whole.nsent);
+	REQUIRE(!memcmp(split.sent, whole.sent, sizeof(uint16_t) * (size_t)whole.nsent));
+	REQUIRE(split.t.requests == whole.t.requests && split.t.bad_requests == whole.t.bad_requests);
+	REQUIRE(sim_same_end(split.h.state, whole.h.state));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_frame(data, size);
+	if (size)
+		check_conn(data, size);
 	return 0;
 }

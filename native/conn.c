@@ -1,0 +1,218 @@
+/* A connection's HTTP life as an explicit state machine: see conn.h. */
+#include "conn.h"
+
+#include <string.h>
+
+/* The tests and the fuzzer build with RS_STRICT_TRANSITIONS: a transition
+ * the table does not allow is a bug, and aborts there. */
+#ifdef RS_STRICT_TRANSITIONS
+#include <stdlib.h>
+#define ILLEGAL_TRANSITION() abort()
+#else
+#define ILLEGAL_TRANSITION() ((void)0)
+#endif
+
+#define BIT(s) (1u << CONN_##s)
+#define OPEN_READING (BIT(READING) | BIT(READING_BODY) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING))
+
+/* allowed[from] has bit `to` set when from -> to may happen. */
+static const uint16_t allowed[CONN_STATES] = {
+	[CONN_FREE] = BIT(READING),
+	[CONN_READING] = OPEN_READING,
+	[CONN_IDLE] = OPEN_READING,
+	[CONN_READING_BODY] = BIT(READING_BODY) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING),
+	[CONN_SENDING] = OPEN_READING | BIT(IDLE),
+	[CONN_SENDING_LAST] = BIT(LINGERING) | BIT(CLOSING) | BIT(FREE),
+	[CONN_LINGERING] = BIT(LINGERING) | BIT(CLOSING),
+	[CONN_CLOSING] = BIT(FREE),
+};
+
+bool conn_transition_allowed(enum conn_state from, enum conn_state to)
+{
+	return from < CONN_STATES && to < CONN_STATES && (allowed[from] & (1u << to));
+}
+
+bool conn_set_state(struct conn_http *h, enum conn_state to)
+{
+	if (!conn_transition_allowed(h->state, to)) {
+		ILLEGAL_TRANSITION();
+		return false;
+	}
+	h->state = to;
+	return true;
+}
+
+#define CONN_X_NAME(name) #name,
+static const char *const state_names[CONN_STATES] = { CONN_STATE_LIST(CONN_X_NAME) };
+
+const char *conn_state_name(enum conn_state s)
+{
+	return s < CONN_STATES ? state_names[s] : "?";
+}
+
+void conn_open(struct conn_http *h, uint8_t *buf)
+{
+	memset(h, 0, sizeof(*h));
+	h->buf = buf;
+	h->pending = -1;
+	h->state = CONN_FREE;
+	conn_set_state(h, CONN_READING);
+}
+
+static void tally(struct conn_tally *t, enum rs_tally what)
+{
+	if (what == RS_TALLY_BAD)
+		t->bad_requests++;
+	else if (what == RS_TALLY_TOO_LARGE)
+		t->too_large++;
+	else
+		t->requests++;
+}
+
+/* Queues the reply owed for the last request; a drain that began since it
+ * was chosen (while its body came in) makes it the last. */
+static void queue_pending(struct conn_http *h, const struct conn_env *env)
+{
+	uint16_t reply = (uint16_t)h->pending;
+
+	if (env->draining) {
+		reply = rs_reply_closing(reply);
+		h->close_after = true;
+	}
+	h->replies[h->nreplies++] = reply;
+	h->pending = -1;
+	h->served++;
+}
+
+/* Frames one request at buf + off; false when no more can be framed now. */
+static bool frame_one(struct conn_http *h, uint32_t *off, const struct conn_env *env,
+		      struct conn_tally *t)
+{
+	const struct rs_policy *pol = env->policy;
+	struct rs_request req;
+	int r = rs_frame(h->buf + *off, h->len - *off, pol->max_header, pol->max_body, &req);
+	struct rs_decision d;
+
+	if (r == RS_FRAME_MORE)
+		return false;
+	d = rs_decide(pol, r, r > 0 ? &req : NULL, h->served, env->draining);
+	tally(t, d.tally);
+	if (!d.keep)
+		h->close_after = true;
+	h->linger |= d.linger;
+	if (r < 0) {
+		h->replies[h->nreplies++] = d.reply; /* errors are answered at once */
+		return false;
+	}
+	*off += (uint32_t)r;
+	h->skip = d.skip;
+	h->pending = d.reply;
+	return true;
+}
+
+/* Frames as many requests as the buffer holds, skipping bodies; returns the
+ * bytes consumed. */
+static uint32_t frame_requests(struct conn_http *h, const struct conn_env *env,
+			       struct conn_tally *t)
+{
+	uint32_t off = 0;
+
+	for (;;) {
+		if (h->skip) {
+			uint64_t take = h->skip < h->len - off ? h->skip : h->len - off;
+			off += (uint32_t)take;
+			h->skip -= take;
+			if (h->skip)
+				break;
+		}
+		if (h->pending >= 0) {
+			if (h->nreplies == RS_MAX_IOV)
+				break;
+			queue_pending(h, env);
+		}
+		if (h->close_after || off == h->len || h->nreplies == RS_MAX_IOV)
+			break;
+		if (!frame_one(h, &off, env, t))
+			break;
+	}
+	return off;
+}
+
+static enum conn_io discard_input(struct conn_http *h)
+{
+	h->len = 0; /* lingering: input is read only to reach the EOF */
+	return CONN_IO_RECV;
+}
+
+enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_env *env,
+			   struct conn_tally *t)
+{
+	uint32_t off;
+
+	h->len += n;
+	if (h->state == CONN_LINGERING)
+		return discard_input(h);
+	off = frame_requests(h, env, t);
+	if (off) {
+		memmove(h->buf, h->buf + off, h->len - off);
+		h->len -= off;
+	}
+	if (h->nreplies) {
+		/* Last only when nothing more is owed: a reply still waiting for
+		 * its body keeps the connection going after this send. */
+		conn_set_state(h, h->close_after && h->pending < 0 ? CONN_SENDING_LAST : CONN_SENDING);
+		return CONN_IO_SEND;
+	}
+	conn_set_state(h, h->skip || h->pending >= 0 ? CONN_READING_BODY : CONN_READING);
+	return CONN_IO_RECV;
+}
+
+enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	h->nreplies = 0;
+	if (h->state == CONN_SENDING_LAST) {
+		if (h->linger || h->len || h->skip) {
+			conn_set_state(h, CONN_LINGERING);
+			h->len = 0;
+			return CONN_IO_LINGER;
+		}
+		conn_set_state(h, CONN_CLOSING);
+		return CONN_IO_CLOSE;
+	}
+	if (h->len)
+		return conn_on_input(h, 0, env, t);
+	if (h->skip || h->pending >= 0) {
+		conn_set_state(h, CONN_READING_BODY);
+		return CONN_IO_RECV;
+	}
+	/* Idle now, and the drain wants nothing more from it: close at once. */
+	if (env->draining) {
+		conn_set_state(h, CONN_CLOSING);
+		return CONN_IO_CLOSE;
+	}
+	conn_set_state(h, CONN_IDLE);
+	return CONN_IO_RECV;
+}
+
+enum conn_io conn_on_eof(struct conn_http *h, struct conn_tally *t)
+{
+	/* Mid-request, or before any request: the client left early. An idle
+	 * keep-alive client or a lingering one leaving is the normal end. */
+	bool early = h->state == CONN_READING_BODY ||
+		     (h->state == CONN_READING && (h->len || !h->served));
+
+	if (early)
+		t->eof_early++;
+	conn_set_state(h, CONN_CLOSING);
+	return CONN_IO_CLOSE;
+}
+
+bool conn_is_idle(const struct conn_http *h)
+{
+	return h->state == CONN_IDLE;
+}
+
+bool conn_done_after_send(const struct conn_http *h)
+{
+	return h->state == CONN_SENDING_LAST && !h->linger && !h->len && !h->skip;
+}

@@ -1,0 +1,95 @@
+/* rs_describe(): the whole ABI as JSON, generated from the X-macro lists in
+ * ringside.h, so the description cannot drift from the structs. src/native.ts
+ * encodes the config and decodes the counters by name against it. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ring.h"
+
+struct out {
+	char buf[8192];
+	size_t len;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= sizeof(o->buf))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	o->len += n > 0 ? (size_t)n : 0;
+}
+
+/* A trailing comma before the closing bracket is dropped. */
+static void close_with(struct out *o, char c)
+{
+	if (o->len && o->len < sizeof(o->buf) && o->buf[o->len - 1] == ',')
+		o->len--;
+	put(o, "%c", c);
+}
+
+#define X_COUNT_0 1
+#define X_COUNT_64 64
+#define X_COUNT_RS_RESP_KINDS RS_RESP_KINDS
+#define X_CONFIG(ctype, abi, name, n, en)                                         \
+	put(o, "{\"name\":\"%s\",\"type\":\"%s\",\"offset\":%zu,\"count\":%d,\"enum\":\"%s\"},", \
+	    #name, #abi, offsetof(struct rs_config, name), X_COUNT_##n, #en);
+#define X_COUNTER(name, kind, help)                                               \
+	put(o, "{\"name\":\"%s\",\"offset\":%zu,\"kind\":\"%s\",\"help\":\"%s\"},", #name, \
+	    offsetof(struct rs_counters, name), #kind, help);
+#define X_VALUE(C, n) put(o, "\"%s\":%d,", #n, v++);
+#define X_CONSTANT(name, value) put(o, "\"%s\":%lld,", #name, (long long)(value));
+
+static void put_enum(struct out *o, const char *name, void (*values)(struct out *))
+{
+	put(o, "\"%s\":{", name);
+	values(o);
+	close_with(o, '}');
+	put(o, ",");
+}
+
+static void modes(struct out *o) { int v = 0; RS_MODE_LIST(X_VALUE) }
+static void kinds(struct out *o) { int v = 0; RS_RESPONSE_KIND_LIST(X_VALUE) }
+static void states(struct out *o) { int v = 0; RS_STATE_LIST(X_VALUE) }
+static void features(struct out *o) { int v = 0; RS_FEATURE_LIST(X_VALUE) }
+static void steps(struct out *o) { int v = 0; RS_STEP_LIST(X_VALUE) }
+
+static void describe(struct out *o)
+{
+	put(o, "{\"config\":{\"size\":%zu,\"fields\":[", sizeof(struct rs_config));
+	RS_CONFIG_FIELDS(X_CONFIG)
+	close_with(o, ']');
+	put(o, "},\"counters\":{\"size\":%zu,\"fields\":[", sizeof(struct rs_counters));
+	RS_COUNTER_FIELDS(X_COUNTER)
+	close_with(o, ']');
+	put(o, "},\"enums\":{");
+	put_enum(o, "mode", modes);
+	put_enum(o, "response_kind", kinds);
+	put_enum(o, "state", states);
+	put_enum(o, "feature", features);
+	put_enum(o, "step", steps);
+	close_with(o, '}');
+	put(o, ",\"constants\":{");
+	RS_CONSTANT_LIST(X_CONSTANT)
+	close_with(o, '}');
+	put(o, ",\"ops_used\":[");
+	for (size_t i = 0; i < rs_ops_used_len; i++)
+		put(o, "\"%s\",", rs_op_name(rs_ops_used[i]));
+	close_with(o, ']');
+	put(o, "}");
+}
+
+RS_EXPORT const char *rs_describe(void)
+{
+	static struct out o;
+
+	if (!o.len)
+		describe(&o);
+	return o.len < sizeof(o.buf) ? o.buf : "";
+}

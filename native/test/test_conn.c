@@ -1,0 +1,209 @@
+/* Unit tests for the connection state machine (conn.c), driven the way
+ * ring.c drives it (test/sim.c). */
+#include "conn.h"
+#include "check.h"
+#include "sim.h"
+
+#include <string.h>
+
+static void feed(struct sim *s, const char *data, size_t len)
+{
+	sim_feed(s, data, len);
+}
+
+static void feed_str(struct sim *s, const char *data)
+{
+	sim_feed(s, data, strlen(data));
+}
+
+#define GET11 "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+#define GET11_CLOSE "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+#define HEAD11 "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"
+#define POST5 "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
+#define CHUNKED "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+
+static void test_pipelined_keep_alive(void)
+{
+	struct sim s;
+
+	sim_open(&s, true, 0);
+	feed_str(&s, GET11 HEAD11 POST5 "hello" GET11);
+	CHECK(s.nsent == 4 && s.batches == 1);
+	CHECK(s.sent[0] == RS_RESP_KEEP_11 && s.sent[1] == RS_RESP_HEAD_KEEP_11 && s.sent[2] == RS_RESP_KEEP_11 && s.sent[3] == RS_RESP_KEEP_11);
+	CHECK(s.h.state == CONN_IDLE && s.io == CONN_IO_RECV && s.h.served == 4 && s.t.requests == 4);
+}
+
+static void test_body_in_pieces(void)
+{
+	struct sim s;
+
+	sim_open(&s, true, 0);
+	feed_str(&s, POST5 "he");
+	CHECK(s.nsent == 0 && s.h.state == CONN_READING_BODY && s.h.skip == 3);
+	feed_str(&s, "llo");
+	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_KEEP_11 && s.h.state == CONN_IDLE);
+}
+
+static void test_iov_cap(void)
+{
+	struct sim s;
+	char many[33 * sizeof(GET11)];
+
+	/* 33 requests in one read: 32 replies in one send, then the last. */
+	sim_open(&s, true, 0);
+	many[0] = 0;
+	for (int i = 0; i < 33; i++)
+		strcat(many, GET11);
+	feed_str(&s, many);
+	CHECK(s.nsent == 33 && s.batches == 2 && s.h.state == CONN_IDLE);
+}
+
+static void test_closing_paths(void)
+{
+	struct sim s;
+
+	/* Connection: close, nothing after it: close right behind the send. */
+	sim_open(&s, true, 0);
+	feed(&s, GET11_CLOSE, strlen(GET11_CLOSE));
+	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_11 && s.io == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
+	/* Chunked: answered, then the body is read away before the close. */
+	sim_open(&s, true, 0);
+	feed_str(&s, CHUNKED);
+	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_11 && s.h.state == CONN_LINGERING);
+	feed_str(&s, GET11); /* in the body or after it: never answered */
+	CHECK(s.nsent == 1 && s.h.state == CONN_LINGERING);
+	/* A valid request, then garbage: both answered, then linger. */
+	sim_open(&s, true, 0);
+	feed_str(&s, GET11 "\x01garbage");
+	CHECK(s.nsent == 2 && s.sent[0] == RS_RESP_KEEP_11 && s.sent[1] == RS_REPLY_ERR_400);
+	CHECK(s.h.state == CONN_LINGERING && s.t.requests == 1 && s.t.bad_requests == 1);
+	/* Without keep-alive: one reply per connection; more input lingers. */
+	sim_open(&s, false, 0);
+	feed_str(&s, GET11 GET11);
+	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_10 && s.h.state == CONN_LINGERING);
+}
+
+static void test_max_requests(void)
+{
+	struct sim s;
+
+	sim_open(&s, true, 3);
+	feed_str(&s, GET11 GET11 GET11 GET11 GET11);
+	CHECK(s.nsent == 3 && s.sent[2] == RS_RESP_CLOSE_11 && s.h.state == CONN_LINGERING);
+}
+
+/* A reply still waiting for its body is owed even when it will be the
+ * last: the send before it must not end the connection. */
+static void test_last_reply_waits_for_its_body(void)
+{
+	struct sim s;
+
+	sim_open(&s, true, 0);
+	feed_str(&s, GET11 "POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhe");
+	CHECK(s.nsent == 1 && s.h.state == CONN_READING_BODY);
+	feed_str(&s, "llo");
+	CHECK(s.nsent == 2 && s.sent[1] == RS_RESP_CLOSE_11 && s.io == CONN_IO_CLOSE);
+}
+
+static void test_drain(void)
+{
+	struct sim s;
+
+	/* The header came before the drain, the body after: the reply closes. */
+	sim_open(&s, true, 0);
+	feed_str(&s, POST5);
+	s.env.draining = true;
+	feed_str(&s, "hello");
+	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_11 && s.io == CONN_IO_CLOSE);
+	/* A keep-alive reply sent when the drain began: closed once it is out. */
+	sim_open(&s, true, 0);
+	memcpy(s.buf, GET11, strlen(GET11));
+	s.io = conn_on_input(&s.h, (uint32_t)strlen(GET11), &s.env, &s.t);
+	CHECK(s.io == CONN_IO_SEND && s.h.replies[0] == RS_RESP_KEEP_11);
+	s.env.draining = true;
+	CHECK(conn_on_sent(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
+	CHECK(!conn_is_idle(&s.h));
+}
+
+static void test_eof(void)
+{
+	struct sim s;
+
+	sim_open(&s, true, 0); /* nothing sent yet */
+	CHECK(conn_on_eof(&s.h, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 1);
+	sim_open(&s, true, 0); /* idle between requests: a normal end */
+	feed_str(&s, GET11);
+	CHECK(conn_is_idle(&s.h) && conn_on_eof(&s.h, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 0);
+	sim_open(&s, true, 0); /* mid-header */
+	feed_str(&s, GET11 "GET / HT");
+	conn_on_eof(&s.h, &s.t);
+	CHECK(s.t.eof_early == 1);
+	sim_open(&s, true, 0); /* mid-body */
+	feed_str(&s, POST5 "he");
+	conn_on_eof(&s.h, &s.t);
+	CHECK(s.t.eof_early == 1 && s.h.state == CONN_CLOSING);
+}
+
+/* The table itself (conn_set_state aborts on a refused one in this build). */
+static void test_transition_table(void)
+{
+	struct conn_http h = { .state = CONN_FREE };
+
+	CHECK(!conn_transition_allowed(CONN_FREE, CONN_SENDING));
+	CHECK(conn_set_state(&h, CONN_READING) && conn_set_state(&h, CONN_SENDING_LAST));
+	CHECK(!conn_transition_allowed(CONN_SENDING_LAST, CONN_IDLE));
+	CHECK(conn_set_state(&h, CONN_LINGERING));
+	CHECK(!conn_transition_allowed(CONN_LINGERING, CONN_SENDING));
+	CHECK(conn_set_state(&h, CONN_CLOSING));
+	CHECK(!conn_transition_allowed(CONN_CLOSING, CONN_READING) && !conn_transition_allowed(CONN_CLOSING, CONN_CLOSING));
+	CHECK(conn_set_state(&h, CONN_FREE));
+	/* Every state but FREE can be closed; only CLOSING and SENDING_LAST free a slot. */
+	for (int from = CONN_READING; from < CONN_STATES; from++) {
+		if (from != CONN_CLOSING)
+			CHECK(conn_transition_allowed(from, CONN_CLOSING));
+		CHECK(conn_transition_allowed(from, CONN_FREE) == (from == CONN_CLOSING || from == CONN_SENDING_LAST));
+	}
+	CHECK(strcmp(conn_state_name(CONN_READING_BODY), "READING_BODY") == 0);
+}
+
+/* Split at every byte into two reads: the same replies, tallies and end. */
+static void check_split_invariant(const char *stream, bool keep_alive, uint32_t max_requests)
+{
+	struct sim whole, split;
+	size_t len = strlen(stream);
+
+	sim_open(&whole, keep_alive, max_requests);
+	feed(&whole, stream, len);
+	for (size_t cut = 0; cut <= len; cut++) {
+		sim_open(&split, keep_alive, max_requests);
+		feed(&split, stream, cut);
+		feed(&split, stream + cut, len - cut);
+		CHECK(split.nsent == whole.nsent && !memcmp(split.sent, whole.sent, sizeof(uint16_t) * (size_t)whole.nsent));
+		CHECK(sim_same_end(split.h.state, whole.h.state) && split.t.requests == whole.t.requests);
+		CHECK(split.t.bad_requests == whole.t.bad_requests && split.t.too_large == whole.t.too_large);
+	}
+}
+
+static void test_split_anywhere(void)
+{
+	check_split_invariant(GET11 HEAD11 POST5 "hello" GET11, true, 0);
+	check_split_invariant(POST5 "hello" GET11_CLOSE GET11, true, 0);
+	check_split_invariant(GET11 CHUNKED GET11, true, 0);
+	check_split_invariant(GET11 "\r\n\r\nGET / HTTP/2.0\r\n\r\n", true, 0);
+	check_split_invariant(GET11 GET11 GET11, true, 2);
+	check_split_invariant(GET11 GET11, false, 0);
+}
+
+void run_conn_tests(void)
+{
+	test_pipelined_keep_alive();
+	test_body_in_pieces();
+	test_iov_cap();
+	test_closing_paths();
+	test_max_requests();
+	test_last_reply_waits_for_its_body();
+	test_drain();
+	test_eof();
+	test_transition_table();
+	test_split_anywhere();
+}

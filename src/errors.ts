@@ -1,0 +1,41 @@
+// The one error type ringside raises for anything a user can get wrong or a
+// start can fail on: a code (which the CLI maps to an exit code) and a
+// one-line message that names the input and the fix.
+import { constants } from "node:os";
+
+export type ErrorCode =
+  | "usage"
+  | "build"
+  | "load"
+  | "abi"
+  | "addr_in_use"
+  | "addr_denied"
+  | "addr_unavailable"
+  | "io_uring_blocked"
+  | "ring_flag_rejected"
+  | "start";
+
+export class RingsideError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** The errno name behind it (EADDRINUSE ...), if any. */
+    readonly errno?: string,
+    /** For a failed native start: the step that failed (bind, io_uring_setup ...). */
+    readonly step?: string,
+  ) {
+    super(message);
+    this.name = "RingsideError";
+  }
+}
+
+export const usageError = (message: string): RingsideError => new RingsideError("usage", message);
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+/** "EADDRINUSE" for -98 (or 98). */
+export const errnoName = (errno: number): string => errnoNames.get(Math.abs(errno)) ?? `errno ${Math.abs(errno)}`;
+
+/** The port-in-use message, the same for the ring, the fallback and the admin listener. */
+export function addrInUse(what: string, port: number, host: string, flag: string): RingsideError {
+  return new RingsideError("addr_in_use", `${what} ${port} is in use on ${host}: stop the other server or pass ${flag} (0 picks a free one)`, "EADDRINUSE");
+}

@@ -1,0 +1,71 @@
+// The ABI is described by the library itself (rs_describe) and src/ encodes
+// the config by field name against that description: a field left unset, or
+// set but unknown to the library, stops the start with a clear error.
+import { expect, test } from "bun:test";
+import { parseConfig } from "../src/config.ts";
+import { RingsideError } from "../src/errors.ts";
+import { abiDescription, encodeConfig, enumNames, type NativeFields } from "../src/native.ts";
+import { OPTIONS } from "../src/options.ts";
+import { RESPONSE_KINDS } from "../src/response.ts";
+
+const d = abiDescription();
+const defaults = (): NativeFields => parseConfig([], {}).native;
+
+function abiError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RingsideError);
+    expect((e as RingsideError).code).toBe("abi");
+    return (e as RingsideError).message;
+  }
+  throw new Error("expected an ABI error");
+}
+
+test("every config field the library describes is set by src/, and nothing else", () => {
+  expect(Object.keys(defaults()).sort()).toEqual(d.config.fields.map((f) => f.name).sort());
+  expect(encodeConfig(defaults()).length).toBe(d.config.size);
+});
+
+test("a field left unset is caught before the start, naming the field and the fix", () => {
+  const { max_requests: _dropped, ...rest } = defaults();
+  expect(abiError(() => encodeConfig(rest))).toMatch(/config field\(s\) max_requests .* not set by src\/.*src\/options\.ts/);
+});
+
+test("a field the library does not describe is caught", () => {
+  expect(abiError(() => encodeConfig({ ...defaults(), turbo: 1 }))).toMatch(/sets config field\(s\) turbo that the library does not describe/);
+});
+
+test("an enum value the library does not know is caught", () => {
+  expect(abiError(() => encodeConfig({ ...defaults(), mode: "warp" }))).toMatch(/'warp' is not a value of enum mode/);
+});
+
+test("values land at the offsets the library gives, enums and constants by name", () => {
+  const cfg = parseConfig(["--port", "4321", "--mode", "batch", "--keep-alive"], {});
+  const bytes = encodeConfig(cfg.native);
+  const view = new DataView(bytes.buffer);
+  const at = (name: string): number => d.config.fields.find((f) => f.name === name)!.offset;
+  expect(view.getUint32(at("port"), true)).toBe(4321);
+  expect(view.getUint32(at("mode"), true)).toBe(d.enums.mode!.batch!);
+  expect(view.getUint32(at("keep_alive"), true)).toBe(1);
+  expect(view.getInt32(at("ring_cpu"), true)).toBe(d.constants.RS_NO_CPU!);
+  const forever = encodeConfig(parseConfig(["--spin-budget", "forever"], {}).native);
+  expect(new DataView(forever.buffer).getUint32(at("spin_budget_ms"), true)).toBe(d.constants.RS_SPIN_FOREVER!);
+});
+
+test("the names src/ uses are the library's: modes, response kinds, constants", () => {
+  expect(OPTIONS.find((o) => o.flag === "mode")!.choices).toEqual(enumNames(d, "mode"));
+  expect(enumNames(d, "response_kind")).toEqual([...RESPONSE_KINDS]);
+  for (const o of OPTIONS) {
+    for (const constant of [o.nativeUnset, o.forever?.constant]) if (constant) expect(d.constants[constant]).toBeDefined();
+  }
+  for (const state of ["starting", "running", "draining", "stopped"]) expect(enumNames(d, "state")).toContain(state);
+});
+
+test("every counter has a kind and a help text for /metrics", () => {
+  for (const c of d.counters.fields) {
+    expect(["counter", "gauge"]).toContain(c.kind);
+    expect(c.help.length).toBeGreaterThan(5);
+  }
+  expect(d.counters.size).toBe(d.counters.fields.length * 8);
+});

@@ -14,7 +14,7 @@
 
 #include "ring.h"
 
-static char last_error[160];
+static char last_error[200]; /* a ring error (160) with "ring K: " before it */
 static enum rs_step last_step;
 
 static void free_ring(struct ring *r)
@@ -31,15 +31,18 @@ static void free_ring(struct ring *r)
 
 static void free_server(struct rs_server *s)
 {
-	free_ring(&s->ring);
+	for (uint32_t k = 0; k < s->nrings; k++)
+		free_ring(&s->rings[k]);
+	free(s->rings);
 	free(s->reply_mem);
 	free(s);
 }
 
 static int validate(const struct rs_config *c)
 {
-	if (c->mode >= RS_MODES || c->entries == 0 || c->max_connections == 0 ||
-	    c->max_header_bytes < 64 || c->port > 65535 || !memchr(c->host, 0, sizeof(c->host)))
+	if (c->mode >= RS_MODES || c->entries == 0 || c->rings == 0 || c->rings > RS_MAX_RINGS ||
+	    c->max_connections < c->rings || c->max_header_bytes < 64 || c->port > 65535 ||
+	    !memchr(c->host, 0, sizeof(c->host)))
 		return -EINVAL;
 	for (int k = 0; k < RS_RESP_KINDS; k++)
 		if (c->response_len[k] > UINT32_MAX || (c->response_len[k] && !c->response_ptr[k]))
@@ -65,23 +68,46 @@ static int wait_for_setup(struct ring *r)
 	return r->setup_result;
 }
 
+/* Ring k's share of the connection table, CPUs and thread name. Tools
+ * find the threads by name: "ringside-ring" alone, "ringside-ring-K" for
+ * several (comm holds 15 characters: "ringside-r-K" from K = 10). */
+static void init_ring(struct rs_server *s, uint32_t k)
+{
+	struct ring *r = &s->rings[k];
+	uint32_t total = s->cfg.max_connections;
+
+	r->srv = s;
+	r->index = k;
+	r->cpu = s->cfg.ring_cpus[k];
+	r->sq_cpu = s->cfg.sq_cpus[k];
+	r->listen_fd = r->wake_fd = -1;
+	r->nconns = total / s->nrings + (k < total % s->nrings);
+	if (s->nrings == 1)
+		snprintf(r->name, sizeof(r->name), "ringside-ring");
+	else
+		snprintf(r->name, sizeof(r->name), k < 10 ? "ringside-ring-%u" : "ringside-r-%u", k);
+}
+
 /* Everything but the io_uring itself, which the ring thread creates. */
-static int prepare_ring(struct rs_server *s, struct ring *r)
+static int prepare_ring(struct ring *r, uint32_t port)
 {
 	int ret;
 
-	r->srv = s;
-	r->listen_fd = -1;
-	r->nconns = s->cfg.max_connections;
 	r->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (r->wake_fd < 0) {
 		ret = -errno;
 		set_error(r, RS_STEP_EVENTFD, -ret);
 		return ret;
 	}
-	if ((ret = setup_conns(r)) < 0 || (ret = setup_listener(r)) < 0)
+	if ((ret = setup_conns(r)) < 0 || (ret = setup_listener(r, port)) < 0)
 		return ret;
-	ret = pthread_create(&r->thread, NULL, ring_thread_main, r);
+	return 0;
+}
+
+static int launch_ring(struct ring *r)
+{
+	int ret = pthread_create(&r->thread, NULL, ring_thread_main, r);
+
 	if (ret) {
 		set_error(r, RS_STEP_THREAD, ret);
 		return -ret;
@@ -99,6 +125,63 @@ static int fail(enum rs_step step, const char *error, int ret)
 	return ret;
 }
 
+/* A ring failed: its message, with its number when there are several. */
+static int fail_ring(const struct rs_server *s, const struct ring *r, int ret)
+{
+	char msg[sizeof(last_error)];
+
+	if (s->nrings == 1)
+		return fail(r->step, r->error, ret);
+	snprintf(msg, sizeof(msg), "ring %u: %s", r->index, r->error);
+	return fail(r->step, msg, ret);
+}
+
+static void wake(const struct ring *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->wake_fd, &one, sizeof(one)) < 0)
+		return; /* a full eventfd counter still wakes the ring */
+}
+
+/* The rings before `started` run: stop them at once and wait for them. */
+static void stop_started(struct rs_server *s, uint32_t started)
+{
+	s->stop_drain_ms = 0;
+	__atomic_store_n(&s->stop_requested, 1, __ATOMIC_RELEASE);
+	for (uint32_t k = 0; k < started; k++)
+		wake(&s->rings[k]);
+	for (uint32_t k = 0; k < started; k++)
+		pthread_join(s->rings[k].thread, NULL);
+}
+
+/* Listeners first (ring 0 picks the port when it is 0, the others join it),
+ * then the threads; a failure stops what already runs. */
+static int start_rings(struct rs_server *s)
+{
+	uint32_t port = s->cfg.port;
+	int ret;
+
+	if ((ret = check_port_free(s, &s->rings[0])) < 0)
+		return fail_ring(s, &s->rings[0], ret);
+	for (uint32_t k = 0; k < s->nrings; k++) {
+		if ((ret = prepare_ring(&s->rings[k], port)) < 0)
+			return fail_ring(s, &s->rings[k], ret);
+		if (k == 0 && (ret = rs_port(s)) > 0)
+			port = (uint32_t)ret;
+	}
+	if (s->nrings > 1)
+		s->features |= RS_FEAT(REUSEPORT);
+	setup_cpu_steering(s);
+	for (uint32_t k = 0; k < s->nrings; k++) {
+		if ((ret = launch_ring(&s->rings[k])) < 0) {
+			stop_started(s, k);
+			return fail_ring(s, &s->rings[k], ret);
+		}
+	}
+	return 0;
+}
+
 RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 {
 	struct rs_server *s;
@@ -112,15 +195,20 @@ RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 	if (!s)
 		return fail(RS_STEP_ALLOC, "alloc: out of memory", -ENOMEM);
 	s->cfg = *cfg;
-	s->ring.listen_fd = s->ring.wake_fd = -1;
-	init_policy(s);
-	if ((ret = setup_replies(s)) < 0) {
-		free_server(s);
-		return fail(RS_STEP_ALLOC, "alloc: replies", ret);
+	s->nrings = cfg->rings;
+	s->rings = calloc(s->nrings, sizeof(*s->rings));
+	if (!s->rings) {
+		free(s);
+		return fail(RS_STEP_ALLOC, "alloc: out of memory", -ENOMEM);
 	}
-	ret = prepare_ring(s, &s->ring);
+	for (uint32_t k = 0; k < s->nrings; k++)
+		init_ring(s, k);
+	init_policy(s);
+	if ((ret = setup_replies(s)) < 0)
+		ret = fail(RS_STEP_ALLOC, "alloc: replies", ret);
+	else
+		ret = start_rings(s);
 	if (ret < 0) {
-		ret = fail(s->ring.step, s->ring.error, ret);
 		free_server(s);
 		return ret;
 	}
@@ -130,13 +218,11 @@ RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 
 RS_EXPORT int rs_stop(struct rs_server *s, uint32_t drain_ms)
 {
-	uint64_t one = 1;
-
 	s->stop_drain_ms = drain_ms;
 	__atomic_store_n(&s->stop_requested, 1, __ATOMIC_RELEASE);
-	/* Wakes a parked ring thread: it keeps a read armed on this eventfd. */
-	if (write(s->ring.wake_fd, &one, sizeof(one)) < 0)
-		return -errno;
+	/* Wakes parked ring threads: each keeps a read armed on its eventfd. */
+	for (uint32_t k = 0; k < s->nrings; k++)
+		wake(&s->rings[k]);
 	return 0;
 }
 
@@ -146,7 +232,8 @@ RS_EXPORT int rs_destroy(struct rs_server *s)
 		return -EINVAL;
 	if (!__atomic_load_n(&s->stop_requested, __ATOMIC_ACQUIRE))
 		rs_stop(s, 0);
-	pthread_join(s->ring.thread, NULL);
+	for (uint32_t k = 0; k < s->nrings; k++)
+		pthread_join(s->rings[k].thread, NULL);
 	free_server(s);
 	return 0;
 }
@@ -156,15 +243,20 @@ RS_EXPORT int rs_port(const struct rs_server *s)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	if (getsockname(s->ring.listen_fd, (struct sockaddr *)&ss, &len) < 0)
+	if (getsockname(s->rings[0].listen_fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-RS_EXPORT uint32_t rs_features(const struct rs_server *s) { return s->ring.features; }
-RS_EXPORT const struct rs_counters *rs_counters(const struct rs_server *s) { return &s->ring.ctr; }
+RS_EXPORT int rs_rings(const struct rs_server *s) { return (int)s->nrings; }
+RS_EXPORT uint32_t rs_features(const struct rs_server *s) { return s->rings[0].features | s->features; }
+
+RS_EXPORT const struct rs_counters *rs_counters(const struct rs_server *s, uint32_t ring)
+{
+	return ring < s->nrings ? &s->rings[ring].ctr : NULL;
+}
 RS_EXPORT int rs_last_step(void) { return (int)last_step; }
 RS_EXPORT const char *rs_last_error(void) { return last_error; }
 RS_EXPORT int rs_abi_version(void) { return RS_ABI_VERSION; }

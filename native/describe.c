@@ -37,6 +37,7 @@ static void close_with(struct out *o, char c)
 #define X_COUNT_0 1
 #define X_COUNT_64 64
 #define X_COUNT_RS_RESP_KINDS RS_RESP_KINDS
+#define X_COUNT_RS_MAX_RINGS RS_MAX_RINGS
 #define X_CONFIG(ctype, abi, name, n, en)                                         \
 	put(o, "{\"name\":\"%s\",\"type\":\"%s\",\"offset\":%zu,\"count\":%d,\"enum\":\"%s\"},", \
 	    #name, #abi, offsetof(struct rs_config, name), X_COUNT_##n, #en);

@@ -563,10 +563,10 @@ static void pin_ring_thread(struct ring *r)
 {
 	cpu_set_t set;
 
-	if (r->srv->cfg.ring_cpu < 0)
+	if (r->cpu < 0)
 		return;
 	CPU_ZERO(&set);
-	CPU_SET(r->srv->cfg.ring_cpu, &set);
+	CPU_SET(r->cpu, &set);
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0)
 		r->features |= RS_FEAT(RING_AFF);
 }
@@ -580,7 +580,7 @@ void *ring_thread_main(void *arg)
 	/* Signals belong to Bun's threads, never to this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_setname_np(pthread_self(), "ringside-ring");
+	pthread_setname_np(pthread_self(), r->name);
 	ret = start_ring(r);
 	if (ret == 0) {
 		pin_ring_thread(r);

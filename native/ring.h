@@ -65,6 +65,10 @@ struct blob { const uint8_t *ptr; uint32_t len; };
  * connection table and counters. Nothing in it is shared with another ring. */
 struct ring {
 	const struct rs_server *srv;
+	uint32_t index;
+	int32_t cpu;               /* pin the ring thread here, or RS_NO_CPU */
+	int32_t sq_cpu;            /* pin its SQPOLL thread here, or RS_NO_CPU */
+	char name[16];             /* thread name, as tools see it */
 	struct io_uring uring;
 	int listen_fd;
 	int wake_fd;
@@ -104,7 +108,9 @@ struct rs_server {
 	uint8_t *reply_mem;
 	uint32_t stop_drain_ms;
 	int stop_requested;        /* written by the JS thread, read atomically */
-	struct ring ring;
+	uint32_t features;         /* server-wide: reuseport, cpu_steering */
+	uint32_t nrings;
+	struct ring *rings;
 };
 
 /* Counters are read by JS concurrently: relaxed atomic stores, no tearing. */
@@ -114,7 +120,9 @@ struct rs_server {
 
 /* setup.c */
 int setup_replies(struct rs_server *s);
-int setup_listener(struct ring *r);
+int check_port_free(struct rs_server *s, struct ring *r0);
+int setup_listener(struct ring *r, uint32_t port);
+int setup_cpu_steering(struct rs_server *s);
 int setup_conns(struct ring *r);
 int setup_ring(struct ring *r);
 void set_error(struct ring *r, enum rs_step step, int err);

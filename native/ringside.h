@@ -49,7 +49,9 @@
 	X(COOP_TASKRUN, coop_taskrun)                                        \
 	X(FIXED_FILES, fixed_files)                                          \
 	X(RING_AFF, ring_aff)                                                \
-	X(NODROP, nodrop)
+	X(NODROP, nodrop)                                                    \
+	X(REUSEPORT, reuseport)         /* several rings share the port */   \
+	X(CPU_STEERING, cpu_steering)   /* a connection goes to the ring pinned to the CPU that received it */
 
 /* The step of rs_start that failed (rs_last_step), so the caller can tell
  * a port in use from a blocked io_uring without reading the message. */
@@ -86,10 +88,12 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(RS_ABI_VERSION, RS_ABI_VERSION)                                    \
 	X(RS_NO_CPU, -1)                /* sq_cpu, ring_cpu: not pinned */    \
 	X(RS_SPIN_FOREVER, 4294967295LL) /* spin_budget_ms: never park */    \
-	X(RS_HOST_MAX, 64)              /* bytes of host, NUL included */
+	X(RS_HOST_MAX, 64)              /* bytes of host, NUL included */    \
+	X(RS_MAX_RINGS, RS_MAX_RINGS)   /* rings at most */
 
 #define RS_NO_CPU (-1)
 #define RS_SPIN_FOREVER UINT32_MAX
+#define RS_MAX_RINGS 256
 
 /* ---- the config JS fills: X(C type, ABI type, name, array length or 0, enum)
  * The ABI type is one of u32, i32, u64, char; enum names the enum list a u32
@@ -98,12 +102,13 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(char, char, host, 64, -)             /* numeric IPv4 or IPv6 address */ \
 	X(uint32_t, u32, port, 0, -)           /* 0: kernel picks, see rs_port */ \
 	X(uint32_t, u32, mode, 0, mode)                                         \
-	X(uint32_t, u32, entries, 0, -)        /* SQ entries */                 \
-	X(int32_t, i32, sq_cpu, 0, -)          /* SQPOLL thread CPU or RS_NO_CPU */ \
-	X(int32_t, i32, ring_cpu, 0, -)        /* ring thread CPU or RS_NO_CPU */ \
+	X(uint32_t, u32, entries, 0, -)        /* SQ entries, per ring */       \
+	X(uint32_t, u32, rings, 0, -)          /* ring threads, 1..RS_MAX_RINGS */ \
+	X(int32_t, i32, sq_cpus, RS_MAX_RINGS, -) /* ring K's SQPOLL thread CPU or RS_NO_CPU */ \
+	X(int32_t, i32, ring_cpus, RS_MAX_RINGS, -) /* ring K's thread CPU or RS_NO_CPU */ \
 	X(uint32_t, u32, sq_idle_ms, 0, -)     /* SQPOLL thread idle before sleep */ \
 	X(uint32_t, u32, spin_budget_ms, 0, -) /* idle spin before park; RS_SPIN_FOREVER */ \
-	X(uint32_t, u32, max_connections, 0, -)                                 \
+	X(uint32_t, u32, max_connections, 0, -) /* in all, split between the rings */ \
 	X(uint32_t, u32, backlog, 0, -)                                         \
 	X(uint32_t, u32, max_header_bytes, 0, -)                                \
 	X(uint32_t, u32, max_body_bytes, 0, -)                                  \
@@ -115,8 +120,9 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
 
 /* ---- the counters a ring thread fills: X(name, kind, help) --------------
- * Every counter is a u64 written only by the ring thread; kind is counter
- * (only grows) or gauge. The help text is what /metrics shows. */
+ * One block per ring. Every counter is a u64 written only by its ring's
+ * thread; kind is counter (only grows) or gauge. The help text is what
+ * /metrics shows. */
 #define RS_COUNTER_FIELDS(X)                                                \
 	X(state, gauge, "server state (enum state)")                           \
 	X(accepted, counter, "connections accepted")                           \
@@ -143,6 +149,7 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 #define RS_X_DIM_0
 #define RS_X_DIM_64 [64]
 #define RS_X_DIM_RS_RESP_KINDS [RS_RESP_KINDS]
+#define RS_X_DIM_RS_MAX_RINGS [RS_MAX_RINGS]
 #define RS_X_CONFIG_MEMBER(ctype, abi, name, n, en) ctype name RS_X_DIM_##n;
 struct rs_config {
 	RS_CONFIG_FIELDS(RS_X_CONFIG_MEMBER)
@@ -155,19 +162,25 @@ struct rs_counters {
 
 struct rs_server;
 
-/* Binds, listens, sets up the ring and starts the "ringside-ring" thread;
- * returns once it is serving. *out receives the server handle. On failure
- * rs_last_step() names the step and rs_last_error() says why. */
+/* Starts cfg->rings rings, each a thread ("ringside-ring", or
+ * "ringside-ring-K" when there are several) with its own io_uring, its own
+ * listening socket on the address (SO_REUSEPORT), its own share of the
+ * connection table and its own counters; returns once all serve. If one
+ * fails, the others are stopped. *out receives the server handle. On failure
+ * rs_last_step() names the step and rs_last_error() says why (and which ring). */
 int rs_start(const struct rs_config *cfg, struct rs_server **out);
-/* Asks the ring thread to stop accepting and drain; returns at once. The
- * ring thread closes what is still open after drain_ms and sets state to
+/* Asks every ring to stop accepting and drain; returns at once. Each ring
+ * closes what is still open after drain_ms and sets its state to
  * RS_STATE_STOPPED. */
 int rs_stop(struct rs_server *s, uint32_t drain_ms);
-/* Joins the ring thread and frees everything; the counters die with it. */
+/* Joins the ring threads and frees everything; the counters die with it. */
 int rs_destroy(struct rs_server *s);
 int rs_port(const struct rs_server *s);
+int rs_rings(const struct rs_server *s);
+/* Features in use (ring 0's; every ring is set up alike). */
 uint32_t rs_features(const struct rs_server *s);
-const struct rs_counters *rs_counters(const struct rs_server *s);
+/* Ring `ring`'s counters block, NULL past the last ring. */
+const struct rs_counters *rs_counters(const struct rs_server *s, uint32_t ring);
 /* The failed step of the last rs_start (enum rs_step), RS_STEP_NONE if none. */
 int rs_last_step(void);
 /* "step: reason" for the last failed rs_start, "" if none. */

@@ -1,6 +1,6 @@
-/* Building a server: the prebuilt replies, the listening socket,
- * preallocated connection state, and the io_uring ring with its per-mode
- * flags and fallbacks. */
+/* Building a server: the prebuilt replies, preallocated connection state,
+ * and the io_uring ring with its per-mode flags and fallbacks (the listening
+ * sockets are listen.c's). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,28 +32,6 @@ void set_error(struct ring *r, enum rs_step step, int err)
 {
 	r->step = step;
 	snprintf(r->error, sizeof(r->error), "%s: %s", step_names[step], strerror(err));
-}
-
-static int parse_addr(const char *host, uint32_t port, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 static const char *const error_lines[RS_REPLIES - RS_RESP_KINDS] = {
@@ -104,39 +82,6 @@ int setup_replies(struct rs_server *s)
 	return build_errors(s, s->reply_mem + off);
 }
 
-int setup_listener(struct ring *r)
-{
-	const struct rs_config *cfg = &r->srv->cfg;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int one = 1, fd;
-
-	if (parse_addr(cfg->host, cfg->port, &ss, &len) < 0) {
-		set_error(r, RS_STEP_ADDRESS, EINVAL);
-		return -EINVAL;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		set_error(r, RS_STEP_SOCKET, errno);
-		return -errno;
-	}
-	r->listen_fd = fd;
-	/* REUSEADDR so a restart is not blocked by TIME_WAIT; no REUSEPORT, so a
-	 * second server on the same port fails with EADDRINUSE. NODELAY is
-	 * inherited by accepted sockets: a response is one send, never held. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		set_error(r, RS_STEP_BIND, errno);
-		return -errno;
-	}
-	if (listen(fd, (int)cfg->backlog) < 0) {
-		set_error(r, RS_STEP_LISTEN, errno);
-		return -errno;
-	}
-	return 0;
-}
-
 int setup_conns(struct ring *r)
 {
 	uint32_t n = r->nconns;
@@ -180,8 +125,8 @@ static int try_init(struct ring *r, unsigned flags)
 	p.flags = flags | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
 	p.cq_entries = cq_entries_for(r);
 	p.sq_thread_idle = cfg->sq_idle_ms;
-	if (cfg->sq_cpu >= 0)
-		p.sq_thread_cpu = (unsigned)cfg->sq_cpu;
+	if (r->sq_cpu >= 0)
+		p.sq_thread_cpu = (unsigned)r->sq_cpu;
 	int ret = io_uring_queue_init_params(cfg->entries, &r->uring, &p);
 	if (ret == 0 && (p.features & IORING_FEAT_NODROP))
 		r->features |= RS_FEAT(NODROP);
@@ -211,7 +156,7 @@ static int setup_sqpoll_ring(struct ring *r)
 	unsigned flags = IORING_SETUP_SQPOLL;
 	int ret;
 
-	if (r->srv->cfg.sq_cpu >= 0) {
+	if (r->sq_cpu >= 0) {
 		ret = try_init(r, flags | IORING_SETUP_SQ_AFF);
 		if (ret == 0) {
 			r->features |= RS_FEAT(SQPOLL) | RS_FEAT(SQ_AFF);

@@ -38,11 +38,14 @@ export function metricsText(server: Backend, mode: string): string {
   const d = abiDescription();
   infoMetrics(lines, server, mode, enumNames(d, "feature"));
   const c = server.counters();
+  const rings = server.ringCounters();
   const states = enumNames(d, "state").map((s, i) => `${i} ${s}`).join(", ");
   for (const f of d.counters.fields) {
-    const gauge = f.kind === "gauge";
-    const help = f.name === "state" ? `server state: ${states}` : f.help;
-    metric(lines, gauge ? `ringside_${f.name}` : `ringside_${f.name}_total`, f.kind, help, [["", c[f.name] ?? 0]]);
+    const name = f.kind === "gauge" ? f.name : `${f.name}_total`;
+    const help = f.name === "state" ? `server state (the least advanced ring's): ${states}` : f.help;
+    metric(lines, `ringside_${name}`, f.kind, `${help}; all rings`, [["", c[f.name] ?? 0]]);
+    // Ring by ring under a name of their own, so that sum() over a name never counts twice.
+    metric(lines, `ringside_ring_${name}`, f.kind, `${help}; one ring`, rings.map((rc, k) => [`{ring="${k}"}`, rc[f.name] ?? 0]));
   }
   const cpu = process.cpuUsage();
   metric(lines, "process_cpu_seconds_total", "counter", "user and system CPU time of all threads, the ring thread included", [["", (cpu.user + cpu.system) / 1e6]]);

@@ -13,8 +13,11 @@ export interface Backend {
   readonly features: string[];
   /** "" when serving natively; the reason (an error code) when degraded. */
   readonly degraded: string;
-  /** Every counter by name (as the library describes them). */
+  readonly rings: number;
+  /** Every counter by name (as the library describes them), summed over the rings. */
   counters(): Counters;
+  /** The same, ring by ring. */
+  ringCounters(): Counters[];
   /** A name of enum state: starting, running, draining, stopped. */
   state(): string;
   stop(drainMs: number): void;

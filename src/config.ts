@@ -6,26 +6,30 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
+import { pickLayout, readBudget, type ModeName } from "./budget.ts";
 import { usageError } from "./errors.ts";
-import type { NativeFields, NativeScalar, NativeValue } from "./native.ts";
+import type { NativeFields, NativeList, NativeScalar, NativeValue } from "./native.ts";
 import { OPTIONS, type OptionSpec } from "./options.ts";
 import { REASONS } from "./reasons.ts";
 import { bodyless, buildResponses, DEFAULT_BODY, validateContentType, validateHeader, type ResponseSpec } from "./response.ts";
 
-export type ModeName = "spin" | "sqpoll" | "batch";
+export type { ModeName };
 
 export interface Config {
   /** struct rs_config by field name, for src/native.ts to encode. */
   native: NativeFields;
   host: string;
   port: number;
+  /** The mode and ring count in use (resolved when auto), and why. */
   mode: ModeName;
+  rings: number;
+  layoutWhy: string;
   keepAlive: boolean;
   maxBodyBytes: number;
   idleTimeoutMs: number;
-  /** --sq-cpu / --cpu, undefined when not pinned. */
-  sqCpu?: number;
-  ringCpu?: number;
+  /** --sq-cpu / --cpu lists, undefined when not pinned. */
+  sqCpus?: number[];
+  ringCpus?: number[];
   response: ResponseSpec;
   drainTimeoutMs: number;
   statsIntervalMs: number;
@@ -71,6 +75,18 @@ function parseBool(o: OptionSpec, text: string): boolean {
   if (["1", "true", "yes", "on"].includes(t)) return true;
   if (["0", "false", "no", "off", ""].includes(t)) return false;
   throw usageError(`${o.env} must be 1/true/yes/on or 0/false/no/off, got '${text}'`);
+}
+
+/** "1,3,5" or "1-3" or both ("0,2-3"). */
+function parseCpus(o: OptionSpec, text: string, from: From): number[] {
+  const out: number[] = [];
+  for (const part of text.split(",")) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    const lo = Number(m?.[1]), hi = Number(m?.[2] ?? m?.[1]);
+    if (!m || lo > hi || hi > o.max!) throw usageError(`${describe(o, from)} must be CPU numbers like 1,2,3 or 1-3 (0 to ${o.max}), got '${text}'`);
+    for (let c = lo; c <= hi; c++) out.push(c);
+  }
+  return out;
 }
 
 function parseHost(o: OptionSpec, text: string): string {
@@ -138,10 +154,28 @@ class Reader {
     const o = spec(flag);
     return parseHost(o, this.text(o).t!);
   }
+  /** A whole number from 1 to max, or "auto". */
+  countOrAuto(flag: string, max: number): number | "auto" {
+    const o = spec(flag);
+    const { t, from } = this.text(o);
+    const text = (t ?? "auto").trim();
+    if (text === "auto") return "auto";
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+      throw usageError(`${describe(o, from)} must be a whole number from 1 to ${max} or auto, got '${t}'`);
+    }
+    return Number(text);
+  }
+  /** A CPU list; undefined when not given. */
+  cpus(flag: string): number[] | undefined {
+    const o = spec(flag);
+    const { t, from } = this.text(o);
+    return t === undefined ? undefined : parseCpus(o, t, from);
+  }
   /** The option's value as its struct rs_config field takes it. */
-  native(o: OptionSpec): NativeScalar {
+  native(o: OptionSpec): NativeScalar | NativeList {
     const { t, from } = this.text(o);
     if (o.kind === "bool") return this.bool(o.flag) ? 1 : 0;
+    if (o.kind === "cpus") return { list: t === undefined ? [] : parseCpus(o, t, from), pad: { constant: o.nativeUnset! } };
     if (t === undefined) {
       if (!o.nativeUnset) throw usageError(`--${o.flag} has no value and no default`);
       return { constant: o.nativeUnset };
@@ -179,9 +213,9 @@ function responseSpec(r: Reader): ResponseSpec {
   return { status, reason, contentType, headers, body: bodyless(status) ? new Uint8Array(0) : body };
 }
 
-/** Every option with a `native` field, plus the prebuilt response variants. */
-function nativeFields(r: Reader, response: ResponseSpec): NativeFields {
-  const out: Record<string, NativeValue> = {};
+/** Every option with a `native` field, the layout, and the prebuilt response variants. */
+function nativeFields(r: Reader, layout: { mode: ModeName; rings: number }, response: ResponseSpec): NativeFields {
+  const out: Record<string, NativeValue> = { mode: layout.mode, rings: layout.rings };
   for (const o of OPTIONS) if (o.native) out[o.native] = r.native(o);
   const variants = buildResponses(response);
   out.response_ptr = variants;
@@ -208,13 +242,33 @@ function adminAddress(r: Reader, host: string, port: number): Config["admin"] {
   return { host: r.has("admin-host") ? r.host("admin-host") : host, port: adminPort };
 }
 
-function checkCombinations(r: Reader, mode: ModeName, keepAlive: boolean, sqCpu?: number, ringCpu?: number): void {
-  for (const [flag, cpu] of [["sq-cpu", sqCpu], ["cpu", ringCpu]] as const) {
-    if (cpu !== undefined && cpu >= cpus().length) throw usageError(`--${flag} ${cpu}: this machine has CPUs 0-${cpus().length - 1}`);
+/** --rings: a count, or auto (which a --cpu list turns into its length). */
+function ringsWanted(r: Reader, ringCpus?: number[]): number | "auto" {
+  const rings = r.countOrAuto("rings", 256);
+  return rings === "auto" ? (ringCpus?.length ?? "auto") : rings;
+}
+
+/** Mode and rings, with --mode/--rings auto resolved against the CPU budget. */
+function layoutOf(r: Reader, env: Record<string, string | undefined>, ringCpus?: number[]) {
+  const mode = r.choice<ModeName | "auto">("mode");
+  const rings = ringsWanted(r, ringCpus);
+  return mode === "auto" || rings === "auto" ? pickLayout(readBudget(env), mode, rings) : { mode, rings, why: "" };
+}
+
+function checkCpus(layout: { rings: number }, sqCpus?: number[], ringCpus?: number[]): void {
+  for (const [flag, list] of [["sq-cpu", sqCpus], ["cpu", ringCpus]] as const) {
+    const bad = list?.find((c) => c >= cpus().length);
+    if (bad !== undefined) throw usageError(`--${flag} ${bad}: this machine has CPUs 0-${cpus().length - 1}`);
+    if (list && list.length !== layout.rings) throw usageError(`--${flag} lists ${list.length} CPU${list.length === 1 ? "" : "s"} for ${layout.rings} ring${layout.rings === 1 ? "" : "s"}: give one per ring`);
   }
-  if (mode === "batch" && r.has("sq-cpu")) throw usageError("--sq-cpu pins the SQPOLL thread, which --mode batch does not have: drop one of them");
-  if (mode !== "spin" && r.has("spin-budget")) throw usageError(`--spin-budget applies to --mode spin only, not ${mode}: drop one of them`);
+}
+
+function checkCombinations(r: Reader, layout: { mode: ModeName; rings: number; why: string }, keepAlive: boolean): void {
+  const picked = layout.why ? ` (auto: ${layout.why})` : "";
+  if (layout.mode === "batch" && r.has("sq-cpu")) throw usageError(`--sq-cpu pins SQPOLL threads, which --mode batch does not have${picked}: drop --sq-cpu or give --mode spin or sqpoll`);
+  if (layout.mode !== "spin" && r.has("spin-budget")) throw usageError(`--spin-budget applies to --mode spin only, not ${layout.mode}${picked}: drop one of them`);
   if (!keepAlive && r.has("max-requests")) throw usageError("--max-requests needs --keep-alive: without it every connection serves one request");
+  if (r.int("max-connections")! < layout.rings) throw usageError(`--max-connections ${r.int("max-connections")} is fewer than the ${layout.rings} rings: give at least one connection per ring`);
 }
 
 /** The parsed flags and env: only what `serve` (and --check, --doctor) need. */
@@ -236,22 +290,27 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const r = readArgs(argv, env);
   const host = r.host("host");
   const port = r.int("port")!;
-  const mode = r.choice<ModeName>("mode");
   const keepAlive = r.bool("keep-alive");
-  const sqCpu = r.int("sq-cpu");
-  const ringCpu = r.int("cpu");
-  checkCombinations(r, mode, keepAlive, sqCpu, ringCpu);
+  const sqCpus = r.cpus("sq-cpu");
+  const ringCpus = r.cpus("cpu");
+  const layout = layoutOf(r, env, ringCpus);
   const response = responseSpec(r);
+  // Every value parses before any combination is judged.
+  const native = nativeFields(r, layout, response);
+  checkCombinations(r, layout, keepAlive);
+  checkCpus(layout, sqCpus, ringCpus);
   return {
-    native: nativeFields(r, response),
+    native,
     host,
     port,
-    mode,
+    mode: layout.mode,
+    rings: layout.rings,
+    layoutWhy: layout.why,
     keepAlive,
     maxBodyBytes: r.int("max-body-size")!,
     idleTimeoutMs: r.ms("idle-timeout"),
-    sqCpu,
-    ringCpu,
+    sqCpus,
+    ringCpus,
     response,
     drainTimeoutMs: r.ms("drain-timeout"),
     statsIntervalMs: r.ms("stats-interval"),

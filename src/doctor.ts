@@ -5,7 +5,8 @@
 // mode with the reason. Exit 0 when the configured mode would run natively,
 // 1 when it would not.
 import { readFileSync } from "node:fs";
-import { availableParallelism, release } from "node:os";
+import { release } from "node:os";
+import { pickLayout, readBudget, type Budget } from "./budget.ts";
 import type { Config, ModeName } from "./config.ts";
 import { abiDescription, probe as probeRing, type Probe } from "./native.ts";
 
@@ -54,17 +55,9 @@ function seccomp(): string {
   return mode === "0" ? "none" : "unknown";
 }
 
-/** The CPU quota of this cgroup in CPUs, if any (cgroup v2, then v1). */
-function cpuQuota(): number | undefined {
-  const max = readTrimmed("/sys/fs/cgroup/cpu.max")?.split(/\s+/);
-  if (max && max[0] !== "max") return Number(max[0]) / Number(max[1]);
-  const quota = Number(readTrimmed("/sys/fs/cgroup/cpu/cpu.cfs_quota_us") ?? -1);
-  const period = Number(readTrimmed("/sys/fs/cgroup/cpu/cpu.cfs_period_us") ?? 0);
-  return quota > 0 && period > 0 ? quota / period : undefined;
-}
-
 interface Pick {
   mode: ModeName | "fallback" | "none";
+  rings?: number;
   why: string;
 }
 
@@ -76,16 +69,18 @@ function blocker(): string {
   return "this kernel has no io_uring (CONFIG_IO_URING)";
 }
 
-function recommend(setup: Probed, sqpoll: Probed, cpuBudget: number, fallback: boolean): Pick {
-  const cpus = Number(cpuBudget.toFixed(2));
+function recommend(setup: Probed, sqpoll: Probed, budget: Budget, fallback: boolean): Pick {
   if (!setup.ok) {
     const why = `io_uring_setup ${setup.detail}: ${blocker()}`;
     return fallback ? { mode: "fallback", why: `${why}; --fallback serves through Bun.serve, degraded` } : { mode: "none", why: `${why}; allow it (deploy/seccomp.json) or pass --fallback` };
   }
-  if (!sqpoll.ok) return { mode: "batch", why: `SQPOLL ${sqpoll.detail}: batch needs no SQPOLL thread` };
-  if (cpus >= 3) return { mode: "spin", why: `${cpus} CPUs: room for the spinning ring thread and the SQPOLL thread` };
-  if (cpus >= 2) return { mode: "sqpoll", why: `${cpus} CPUs: spin would keep both busy (ring thread + SQPOLL thread); sqpoll blocks when idle` };
-  return { mode: "batch", why: `${cpus} CPUs: a polling thread would compete with everything else; batch polls nothing` };
+  const auto = pickLayout(budget, sqpoll.ok ? "auto" : "batch", "auto");
+  return { mode: auto.mode, rings: auto.rings, why: sqpoll.ok ? `auto: ${auto.why}` : `SQPOLL ${sqpoll.detail}: batch needs no SQPOLL thread; ${auto.why}` };
+}
+
+function budgetLine(b: Budget): string {
+  const quota = b.quota === undefined ? "no cgroup quota" : `cgroup quota ${b.quota.toFixed(2)}`;
+  return `${b.affinity} to run on (affinity), ${quota}: a budget of ${Number(b.cpus.toFixed(2))}${b.fake ? " (RINGSIDE_TEST_CPU_BUDGET)" : ""}`;
 }
 
 function opsLine(p: Probe): string {
@@ -107,21 +102,22 @@ export function doctor(cfg: Config): number {
     ["kernel.io_uring_disabled", ioUringDisabled()],
     ["seccomp", seccomp()],
   ];
-  const quota = cpuQuota();
-  const cpus = Math.min(availableParallelism(), quota ?? Infinity);
-  report.push(["cpus", `${availableParallelism()} available${quota ? `, cgroup quota ${quota.toFixed(2)}` : ", no cgroup quota"}`]);
+  const budget = readBudget();
+  report.push(["cpus", budgetLine(budget)]);
   const setup = probe(0);
   const sqpoll = setup.ok ? probe(IORING_SETUP_SQPOLL) : setup;
   const deferred = setup.ok ? probe(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) : setup;
   report.push(["io_uring_setup", setup.detail], ["sqpoll", sqpoll.detail], ["defer_taskrun", deferred.detail]);
   report.push(["ops", opsLine(setup.probe)], ["ops needed", neededLine(setup.probe)]);
-  const pick = recommend(setup, sqpoll, cpus, cfg.fallback);
+  const pick = recommend(setup, sqpoll, budget, cfg.fallback);
   const mode = cfg.mode;
   const runs = setup.ok && (mode === "batch" || sqpoll.ok);
-  report.push(["recommended mode", `${pick.mode}: ${pick.why}`]);
+  const rings = (n?: number): string => (n ? `, ${n} ring${n === 1 ? "" : "s"}` : "");
+  report.push(["recommended mode", `${pick.mode}${rings(pick.rings)}: ${pick.why}`]);
   const advice = runs && pick.mode !== mode ? `, but ${pick.mode} fits better` : "";
   const outcome = runs ? `runs natively${advice}` : cfg.fallback ? "falls back to Bun.serve (degraded)" : "fails to start";
-  report.push(["configured mode", `${mode} (--mode, RINGSIDE_MODE): ${outcome}`]);
+  const how = cfg.layoutWhy ? `auto: ${cfg.layoutWhy}` : "--mode and --rings as given";
+  report.push(["configured mode", `${mode}${rings(cfg.rings)} (${how}): ${outcome}`]);
   if (cfg.logFormat === "json") {
     process.stdout.write(JSON.stringify(Object.fromEntries(report)) + "\n");
   } else {

@@ -11,6 +11,7 @@ import { buildResponses } from "./response.ts";
 
 export class FallbackServer implements Backend {
   readonly features: string[] = [];
+  readonly rings = 1;
   private phase = "running";
   private readonly tally: Counters;
   private readonly states: string[];
@@ -66,6 +67,10 @@ export class FallbackServer implements Backend {
 
   counters(): Counters {
     return { ...this.tally, state: this.states.indexOf(this.phase), active: this.server.pendingRequests };
+  }
+
+  ringCounters(): Counters[] {
+    return [this.counters()];
   }
 
   state(): string {

@@ -28,7 +28,8 @@ export class Log {
     }
     // A message may quote user input: control characters must not split the line.
     message = message.replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1));
-    const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join("");
+    // A value with spaces is quoted, so that every field stays one key=value.
+    const kv = Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === "string" && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`).join("");
     const prefix = level === "info" ? "ringside" : `ringside: ${level}`;
     return `${prefix}: ${message}${kv}\n`;
   }

@@ -50,8 +50,9 @@ const symbols = {
   rs_stop: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   rs_destroy: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_port: { args: [FFIType.ptr], returns: FFIType.i32 },
+  rs_rings: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_features: { args: [FFIType.ptr], returns: FFIType.u32 },
-  rs_counters: { args: [FFIType.ptr], returns: FFIType.ptr },
+  rs_counters: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
   rs_last_step: { args: [], returns: FFIType.i32 },
   rs_last_error: { args: [], returns: FFIType.cstring },
   rs_describe: { args: [], returns: FFIType.cstring },
@@ -111,13 +112,17 @@ export function enumNames(d: Description, name: string): string[] {
 /** One element of a config value: a number, an enum value's or a constant's
  * name, or bytes whose address a u64 field takes. char fields take a string. */
 export type NativeScalar = number | string | { constant: string } | Uint8Array;
-/** Array fields indexed by an enum take a record keyed by that enum's names. */
-export type NativeValue = NativeScalar | Readonly<Record<string, NativeScalar>>;
+/** The first elements of an array field, the rest padded. */
+export interface NativeList { list: readonly NativeScalar[]; pad: NativeScalar }
+/** Array fields indexed by an enum take a record keyed by that enum's names;
+ * other array fields take a list. */
+export type NativeValue = NativeScalar | NativeList | Readonly<Record<string, NativeScalar>>;
 export type NativeFields = Readonly<Record<string, NativeValue>>;
 
 const abiError = (message: string): RingsideError => new RingsideError("abi", message);
 const isScalar = (v: NativeValue): v is NativeScalar =>
   typeof v === "number" || typeof v === "string" || v instanceof Uint8Array || "constant" in v;
+const isList = (v: NativeValue): v is NativeList => !isScalar(v) && "list" in v && "pad" in v;
 
 function scalarNumber(d: Description, f: FieldDesc, v: NativeScalar): number | bigint {
   if (typeof v === "number") return v;
@@ -149,9 +154,12 @@ function writeField(d: Description, buf: Uint8Array, view: DataView, f: FieldDes
   } else if (f.count === 1) {
     if (!isScalar(v)) throw abiError(`config field ${f.name} takes one value, not a record`);
     writeScalar(view, f.offset, f, scalarNumber(d, f, v));
+  } else if (f.enum === "-") {
+    if (!isList(v) || v.list.length > f.count) throw abiError(`config field ${f.name} takes a list of at most ${f.count} values`);
+    for (let i = 0; i < f.count; i++) writeScalar(view, f.offset + i * (f.type === "u64" ? 8 : 4), f, scalarNumber(d, f, v.list[i] ?? v.pad));
   } else {
     const names = enumNames(d, f.enum);
-    if (isScalar(v) || names.length !== f.count || Object.keys(v).length !== f.count) {
+    if (isScalar(v) || isList(v) || names.length !== f.count || Object.keys(v).length !== f.count) {
       throw abiError(`config field ${f.name} takes one value for each of ${names.join(", ")}`);
     }
     names.forEach((name, i) => {
@@ -186,7 +194,8 @@ export class NativeServer {
     private handle: Pointer | null,
     readonly port: number,
     readonly features: string[],
-    private readonly view: BigUint64Array,
+    /** One view per ring of its counters block. */
+    private readonly views: BigUint64Array[],
     private readonly layout: CounterDesc[],
     private readonly states: string[],
   ) {}
@@ -206,14 +215,29 @@ export class NativeServer {
     const handle = Number(out[0]) as Pointer;
     const bits = l.rs_features(handle);
     const features = enumNames(d, "feature").filter((_, i) => bits & (1 << i));
-    const view = new BigUint64Array(toArrayBuffer(l.rs_counters(handle)!, 0, d.counters.size));
-    return new NativeServer(handle, l.rs_port(handle), features, view, d.counters.fields, enumNames(d, "state"));
+    const views = Array.from({ length: l.rs_rings(handle) }, (_, k) => new BigUint64Array(toArrayBuffer(l.rs_counters(handle, k)!, 0, d.counters.size)));
+    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"));
   }
 
-  /** Read straight from the ring thread's memory: no FFI call. */
+  get rings(): number {
+    return this.views.length;
+  }
+
+  /** Each ring's counters, read straight from its thread's memory: no FFI call. */
+  ringCounters(): Counters[] {
+    return this.views.map((view) => {
+      const out: Counters = {};
+      for (const f of this.layout) out[f.name] = Number(view[f.offset / 8]);
+      return out;
+    });
+  }
+
+  /** Totals over the rings; the state is the least advanced ring's. */
   counters(): Counters {
+    const rings = this.ringCounters();
     const out: Counters = {};
-    for (const f of this.layout) out[f.name] = Number(this.view[f.offset / 8]);
+    for (const f of this.layout) out[f.name] = rings.reduce((sum, c) => sum + c[f.name]!, 0);
+    out.state = Math.min(...rings.map((c) => c.state!));
     return out;
   }
 

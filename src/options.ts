@@ -4,7 +4,7 @@
 // from it.
 import { DEFAULT_BODY } from "./response.ts";
 
-export type OptionKind = "int" | "duration" | "string" | "host" | "bool" | "list" | "choice";
+export type OptionKind = "int" | "duration" | "string" | "host" | "bool" | "list" | "choice" | "cpus";
 
 export interface OptionSpec {
   flag: string;
@@ -30,7 +30,8 @@ export interface OptionSpec {
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: "port", kind: "int", env: "PORT", def: "8000", min: 0, max: 65535, native: "port", help: "TCP port (0: any free port, printed at start)" },
   { flag: "host", kind: "host", env: "HOST", native: "host", def: "0.0.0.0", arg: "ADDR", help: "numeric IPv4/IPv6 address or localhost; use 127.0.0.1 outside containers" },
-  { flag: "mode", kind: "choice", env: "RINGSIDE_MODE", native: "mode", def: "spin", choices: ["spin", "sqpoll", "batch"], help: "spin: SQPOLL + busy loop (wants spare cores); sqpoll: SQPOLL + blocking waits; batch: no SQPOLL, one syscall per batch" },
+  { flag: "mode", kind: "choice", env: "RINGSIDE_MODE", def: "auto", choices: ["auto", "spin", "sqpoll", "batch"], help: "spin: SQPOLL + busy loop, 2 CPUs a ring; sqpoll: SQPOLL + blocking waits; batch: no SQPOLL, one syscall per batch; auto: spin where the CPU budget gives every ring 2 CPUs and leaves 1, else batch" },
+  { flag: "rings", kind: "string", env: "RINGSIDE_RINGS", def: "auto", arg: "N|auto", help: "ring threads, each with its own io_uring and listening socket (SO_REUSEPORT); auto: one per CPU of the budget in batch mode, one per 2 CPUs (1 left over) in spin mode" },
   { flag: "keep-alive", kind: "bool", env: "RINGSIDE_KEEP_ALIVE", native: "keep_alive", help: "persistent HTTP/1.1 connections and pipelining (default: HTTP/1.0, close after each response)" },
   { flag: "body", kind: "string", env: "RINGSIDE_BODY", def: JSON.stringify(DEFAULT_BODY).slice(1, -1), arg: "TEXT", help: "response body" },
   { flag: "body-file", kind: "string", env: "RINGSIDE_BODY_FILE", arg: "PATH", help: "response body read from a file (instead of --body)" },
@@ -38,11 +39,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "content-type", kind: "string", env: "RINGSIDE_CONTENT_TYPE", def: "text/html", arg: "TYPE", help: "Content-type of the response" },
   { flag: "header", kind: "list", env: "RINGSIDE_HEADERS", arg: "'NAME: VALUE'", help: "extra response header, repeatable (env: newline-separated)" },
   { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", native: "entries", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
-  { flag: "sq-cpu", kind: "int", env: "RINGSIDE_SQ_CPU", native: "sq_cpu", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "N", help: "pin the SQPOLL kernel thread to CPU N (default: unpinned)" },
-  { flag: "cpu", kind: "int", env: "RINGSIDE_CPU", native: "ring_cpu", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "N", help: "pin the ringside-ring thread to CPU N (default: unpinned)" },
+  { flag: "sq-cpu", kind: "cpus", env: "RINGSIDE_SQ_CPU", native: "sq_cpus", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "LIST", help: "pin ring K's SQPOLL kernel thread to the K-th CPU of LIST (1,2,3 or 1-3; default: unpinned)" },
+  { flag: "cpu", kind: "cpus", env: "RINGSIDE_CPU", native: "ring_cpus", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "LIST", help: "pin ring K's thread to the K-th CPU of LIST (1,2,3 or 1-3; default: unpinned); pinned rings get the connections their CPU receives" },
   { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", native: "sq_idle_ms", def: "100ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL kernel thread sleeps (as long as the spin budget by default, so both stop burning CPU together)" },
   { flag: "spin-budget", kind: "duration", env: "RINGSIDE_SPIN_BUDGET", native: "spin_budget_ms", forever: { word: "forever", constant: "RS_SPIN_FOREVER" }, def: "100ms", unit: "ms", min: 0, max: 3_600_000, help: "spin mode: idle time before the ring thread parks in a blocking wait; 'forever' never parks" },
-  { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", native: "max_connections", def: "4096", min: 1, max: 65536, help: "open connections at most; the rest wait in the listen backlog" },
+  { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", native: "max_connections", def: "4096", min: 1, max: 65536, help: "open connections at most, split between the rings; the rest wait in the listen backlog" },
   { flag: "backlog", kind: "int", env: "RINGSIDE_BACKLOG", native: "backlog", def: "4096", min: 1, max: 65535, help: "listen backlog (capped by net.core.somaxconn)" },
   { flag: "max-header-size", kind: "int", env: "RINGSIDE_MAX_HEADER_SIZE", native: "max_header_bytes", def: "8192", min: 256, max: 1 << 20, help: "request header block limit in bytes (over it: 431)" },
   { flag: "max-body-size", kind: "int", env: "RINGSIDE_MAX_BODY_SIZE", native: "max_body_bytes", def: "1048576", min: 0, max: 0xffffffff, help: "request body limit in bytes (over it: 413); bodies are read and discarded" },
@@ -57,7 +58,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "admin-port", kind: "int", env: "RINGSIDE_ADMIN_PORT", min: 0, max: 65535, arg: "N", help: "serve /healthz, /readyz and /metrics on this port (default: off; 0: any free port)" },
   { flag: "admin-host", kind: "host", env: "RINGSIDE_ADMIN_HOST", arg: "ADDR", help: "address of the admin listener (default: --host)" },
   { flag: "check", kind: "string", arg: "URL", help: "GET URL (or a path on this server's --host/--port, like /) and exit 0 if the status is below 500, else 1; for HEALTHCHECK" },
-  { flag: "doctor", kind: "bool", help: "print io_uring diagnostics and the mode ringside would pick; exit 1 if the configured mode cannot run" },
+  { flag: "doctor", kind: "bool", help: "print io_uring diagnostics, the CPU budget and the mode and rings ringside would pick; exit 1 if the configured mode cannot run" },
   { flag: "help", kind: "bool", help: "show this help" },
   { flag: "version", kind: "bool", help: "print the version" },
 ];

@@ -10,8 +10,9 @@ import type { Counters } from "./native.ts";
 const POLL_MS = 5;
 
 function featureList(server: Backend, cfg: Config): string {
+  const cpus = (list?: number[]): string => `cpu${list && list.length > 1 ? "s" : ""} ${list?.join(" ")}`;
   return server.features
-    .map((f) => (f === "sq_aff" ? `sq_aff(cpu ${cfg.sqCpu})` : f === "ring_aff" ? `ring_aff(cpu ${cfg.ringCpu})` : f))
+    .map((f) => (f === "sq_aff" ? `sq_aff(${cpus(cfg.sqCpus)})` : f === "ring_aff" ? `ring_aff(${cpus(cfg.ringCpus)})` : f))
     .join(",");
 }
 
@@ -76,6 +77,8 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
   log.info("listening", `listening on ${urlOf(cfg.host, server.port)}`, {
     port: server.port,
     mode,
+    rings: server.rings,
+    ...(cfg.layoutWhy && !server.degraded ? { auto: cfg.layoutWhy } : {}),
     keep_alive: cfg.keepAlive,
     features: featureList(server, cfg),
     ...(server.degraded ? { degraded: server.degraded } : {}),

@@ -1,0 +1,142 @@
+// The CPU budget this process is given, and the mode and ring count that fit
+// it (--mode auto, --rings auto), as nginx's `worker_processes auto` fits the
+// machine. The budget is the smaller of the CPUs it may run on
+// (sched_getaffinity) and its cgroup's CPU quota (cgroup v2 cpu.max, v1
+// cfs_quota_us/cfs_period_us, the tightest on the way to the root).
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, relative } from "node:path";
+import { usageError } from "./errors.ts";
+
+export type ModeName = "spin" | "sqpoll" | "batch";
+
+export interface Budget {
+  /** CPUs this process may run on. */
+  affinity: number;
+  /** The cgroup's quota in CPUs, if it has one. */
+  quota?: number;
+  /** What counts: the smaller of the two. */
+  cpus: number;
+  /** Set when RINGSIDE_TEST_CPU_BUDGET stood in for the real budget. */
+  fake?: boolean;
+}
+
+const read = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+};
+
+interface Mount { root: string; point: string; fstype: string; options: string }
+
+/** /proc/self/mountinfo's cgroup mounts. */
+function cgroupMounts(): Mount[] {
+  return (read("/proc/self/mountinfo") ?? "").split("\n").flatMap((line) => {
+    const [left, right] = line.split(" - ");
+    const f = left?.split(" ") ?? [];
+    const [fstype, , options] = right?.split(" ") ?? [];
+    return fstype === "cgroup" || fstype === "cgroup2" ? [{ root: f[3]!, point: f[4]!, fstype, options: options ?? "" }] : [];
+  });
+}
+
+/** The directories of this process's cgroup, from its own up to the mount's root. */
+function cgroupDirs(mount: Mount, path: string): string[] {
+  const dirs: string[] = [];
+  let rel = relative(mount.root, path);
+  if (rel.startsWith("..")) rel = ""; // outside the mount's view: its root is all we see
+  for (;;) {
+    dirs.push(join(mount.point, rel));
+    if (!rel || rel === ".") return dirs;
+    rel = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
+  }
+}
+
+function quotaAt(mount: Mount, dir: string): number | undefined {
+  if (mount.fstype === "cgroup2") {
+    const [max, period] = read(join(dir, "cpu.max"))?.split(/\s+/) ?? [];
+    return max && max !== "max" ? Number(max) / Number(period) : undefined;
+  }
+  const quota = Number(read(join(dir, "cpu.cfs_quota_us")) ?? -1);
+  const period = Number(read(join(dir, "cpu.cfs_period_us")) ?? 0);
+  return quota > 0 && period > 0 ? quota / period : undefined;
+}
+
+/** The mount holding the cpu controller for this /proc/self/cgroup line. */
+function cpuMount(mounts: Mount[], controllers: string): Mount | undefined {
+  if (controllers === "") return mounts.find((m) => m.fstype === "cgroup2");
+  if (!controllers.split(",").includes("cpu")) return undefined;
+  return mounts.find((m) => m.fstype === "cgroup" && m.options.split(",").includes("cpu"));
+}
+
+/** The tightest CPU quota on this process's cgroup path, in CPUs. */
+export function cgroupQuota(): number | undefined {
+  const mounts = cgroupMounts();
+  let tightest: number | undefined;
+  for (const line of (read("/proc/self/cgroup") ?? "").split("\n")) {
+    const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    const mount = path === undefined ? undefined : cpuMount(mounts, controllers!);
+    if (!mount) continue;
+    for (const dir of cgroupDirs(mount, path!)) {
+      const q = quotaAt(mount, dir);
+      if (q !== undefined) tightest = Math.min(tightest ?? q, q);
+    }
+  }
+  return tightest;
+}
+
+/** This process's CPU budget. RINGSIDE_TEST_CPU_BUDGET=N stands in for it:
+ * for tests only, to see what a bigger machine would get. */
+export function readBudget(env: Record<string, string | undefined> = process.env): Budget {
+  const fake = env.RINGSIDE_TEST_CPU_BUDGET;
+  if (fake) {
+    const cpus = Number(fake);
+    if (!(cpus > 0)) throw usageError(`RINGSIDE_TEST_CPU_BUDGET must be a positive number of CPUs, got '${fake}'`);
+    return { affinity: Math.ceil(cpus), cpus, fake: true };
+  }
+  const affinity = availableParallelism();
+  const quota = cgroupQuota();
+  return { affinity, quota, cpus: Math.min(affinity, quota ?? Infinity) };
+}
+
+export interface Layout {
+  mode: ModeName;
+  rings: number;
+  /** Why, when either was chosen automatically ("" when both were given):
+   * "2 CPUs, quota none; spin needs 3; 2 rings". */
+  why: string;
+}
+
+/** CPUs one ring of this mode wants to itself. */
+const CPUS_PER_RING: Record<ModeName, number> = { spin: 2, sqpoll: 1, batch: 1 };
+
+/** Spin pays only where every spinning ring has two CPUs of its own (its
+ * thread and its SQPOLL thread) and one is left for everything else. */
+function ringsFor(mode: ModeName, cpus: number): number {
+  const spare = mode === "batch" ? cpus : cpus - 1;
+  return Math.max(1, Math.floor(spare / CPUS_PER_RING[mode]));
+}
+
+function describeBudget(b: Budget): string {
+  const n = (x: number): string => String(Number(x.toFixed(2)));
+  if (b.fake) return `${n(b.cpus)} CPUs (RINGSIDE_TEST_CPU_BUDGET)`;
+  return `${b.affinity} CPU${b.affinity === 1 ? "" : "s"}, quota ${b.quota === undefined ? "none" : n(b.quota)}`;
+}
+
+/** The mode and ring count for this budget; a given --mode or --rings is kept. */
+export function pickLayout(b: Budget, mode: ModeName | "auto", rings: number | "auto"): Layout {
+  const spinNeeds = (r: number): number => 2 * r + 1;
+  let chosen: ModeName;
+  let why = "";
+  if (mode === "auto") {
+    const spinRings = rings === "auto" ? 1 : rings;
+    chosen = b.cpus >= spinNeeds(spinRings) ? "spin" : "batch";
+    why = chosen === "spin" ? `spin: ${spinNeeds(spinRings)} CPUs or more` : `spin needs ${spinNeeds(spinRings)}`;
+  } else {
+    chosen = mode;
+  }
+  const n = rings === "auto" ? ringsFor(chosen, b.cpus) : rings;
+  if (rings === "auto") why = why ? `${why}; ${n} ring${n === 1 ? "" : "s"}` : `${n} ${chosen} ring${n === 1 ? "" : "s"}`;
+  return { mode: chosen, rings: n, why: mode === "auto" || rings === "auto" ? `${describeBudget(b)}; ${why}` : "" };
+}

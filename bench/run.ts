@@ -31,7 +31,8 @@ import { combineCounts, countSyscalls, idleCpu, perfAvailable, profile } from ".
 import { batch, coldStart, validateBatch } from "./hyperfine.ts";
 import { machine } from "./machine.ts";
 import { Monitor, systemCpu } from "./monitor.ts";
-import { cpuSeconds, kb, killAll, run, runOk, statusField, tasks } from "./proc.ts";
+import { cpuSeconds, kb, statusField, tasks } from "../test/proc.ts";
+import { killAll, run, runOk } from "./proc.ts";
 import { derive, renderMarkdown, renderSvg } from "./report.ts";
 import { BENCH, ROOT, ringsideArgs, startServer, type Server } from "./servers.ts";
 import { geomean } from "./stats.ts";
@@ -144,7 +145,7 @@ async function block<T>(ctx: Ctx, round: number, server: ServerName, conn: ConnM
     throw e;
   }
   const stop = await s.stop();
-  const b: ServerBlock = { round, server, conn, counters: stop.counters, exitCode: stop.code, clientRequests, features: s.startup.features };
+  const b: ServerBlock = { round, server, conn, counters: stop.counters, exitCode: stop.code, clientRequests, features: s.startup?.fields.features };
   ctx.blocks.push(b);
   const where = `${server}/${conn} (round ${round + 1}, pinning ${pin.name})`;
   if (isRing(server)) {

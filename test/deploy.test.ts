@@ -10,7 +10,8 @@ import { parseConfig } from "../src/config.ts";
 import { FallbackServer } from "../src/fallback.ts";
 import { COUNTER_NAMES, FEATURES } from "../src/native.ts";
 import { OPTIONS } from "../src/options.ts";
-import { CLI, DEFAULT_RESPONSE, rawExchange, ROOT, runCli, startServer, waitFor } from "./helpers.ts";
+import { CLI, DEFAULT_RESPONSE, rawExchange, ROOT, runCli, startServer } from "./helpers.ts";
+import { waitFor } from "./proc.ts";
 
 const read = (rel: string): string => readFileSync(join(ROOT, rel), "utf8");
 

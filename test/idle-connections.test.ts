@@ -4,20 +4,16 @@
 // active back to 0, its open fd count back to where it started, its RSS
 // bounded. The figures are printed.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { KEEP_11, fdCount, rssKb, startServer, stopClean, waitFor, waitForStats, type Running } from "./helpers.ts";
+import { KEEP_11, startServer, stopClean, waitForStats, type Running } from "./helpers.ts";
+import { fdCount, kb, softLimit, waitFor } from "./proc.ts";
+
+const rssKb = (pid: number): number => kb(pid, "VmRSS");
 
 const N = 10_000;
 const BATCH = 500;
 const PENDING = 2000;
 const GET11 = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
-
-/** This process's soft RLIMIT_NOFILE, from /proc. */
-function openFileLimit(): number {
-  const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-  return m ? Number(m[1]) : 0;
-}
 
 interface Client {
   sock: Socket;
@@ -109,7 +105,7 @@ async function twoRounds(s: Running, label: string, request: string | undefined,
 }
 
 test(`${N} idle connections (no request) opened and closed: no leak`, async () => {
-  expect(openFileLimit()).toBeGreaterThanOrEqual(N + 200); // ulimit -n: raise it for this test
+  expect(softLimit("Max open files")).toBeGreaterThanOrEqual(N + 200); // ulimit -n: raise it for this test
   await using s = await startServer(["--max-connections", "12000", "--header-timeout", "120s", "--stats-interval", "100ms"]);
   await twoRounds(s, "close mode, nothing sent", undefined, 0);
   expect(await stopClean(s)).toMatchObject({
@@ -119,7 +115,7 @@ test(`${N} idle connections (no request) opened and closed: no leak`, async () =
 }, 120_000);
 
 test(`${N} idle keep-alive connections (one request each) opened and closed: no leak`, async () => {
-  expect(openFileLimit()).toBeGreaterThanOrEqual(N + 200);
+  expect(softLimit("Max open files")).toBeGreaterThanOrEqual(N + 200);
   await using s = await startServer(["--keep-alive", "--max-connections", "12000", "--idle-timeout", "120s", "--stats-interval", "100ms"]);
   await twoRounds(s, "keep-alive, one request each", GET11, KEEP_11.length);
   expect(await stopClean(s)).toMatchObject({

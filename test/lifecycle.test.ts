@@ -1,9 +1,9 @@
 // Stopping and idling: SIGTERM/SIGINT drain without truncating anyone, as a
 // child or as PID 1 with no TTY; an idle spin-mode server costs ~no CPU.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { DEFAULT_RESPONSE, rawExchange, startServer, summaryCounters, waitFor, waitForStats } from "./helpers.ts";
+import { CLI, DEFAULT_RESPONSE, rawExchange, startServer, waitForStats } from "./helpers.ts";
+import { children, cpuSeconds, parseStartup, procStat, spawnCaptured, summaryCounters, tasks, waitFor } from "./proc.ts";
 
 type Outcome = "full" | "refused" | "truncated";
 
@@ -85,40 +85,25 @@ test("a client stuck mid-request does not hold the exit past the drain timeout",
 
 test("as PID 1 with no TTY (a container's init), SIGTERM stops it with exit 0", async () => {
   // unshare --pid --fork makes bun PID 1 of a new PID namespace, as in a container.
-  await using proc = Bun.spawn(
-    ["unshare", "--pid", "--fork", "--mount-proc", "bun", `${import.meta.dir}/../src/cli.ts`, "--host", "127.0.0.1", "--port", "0"],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
-  );
-  const reader = proc.stdout.getReader();
-  let out = "";
-  const port = await waitFor("startup line", async () => {
-    const { value } = await reader.read();
-    out += new TextDecoder().decode(value);
-    return Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0);
-  });
-  expect(out).toMatch(/pid=1\b/);
-  const r = await rawExchange(port, ["GET / HTTP/1.0\r\n\r\n"]);
+  const child = spawnCaptured(["unshare", "--pid", "--fork", "--mount-proc", "bun", CLI, "--host", "127.0.0.1", "--port", "0"]);
+  await using proc = child.proc;
+  const startup = await waitFor("startup line", () => parseStartup(child.stdout()));
+  expect(startup.fields.pid).toBe("1");
+  const r = await rawExchange(startup.port, ["GET / HTTP/1.0\r\n\r\n"]);
   expect(r.text).toBe(DEFAULT_RESPONSE);
   // The namespace's PID 1 is unshare's only child.
-  const init = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim());
-  process.kill(init, "SIGTERM");
-  expect(await proc.exited).toBe(0);
-  for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
-  expect(out).toContain("ringside: stopped");
+  const [init] = children(proc.pid);
+  process.kill(init!, "SIGTERM");
+  expect(await child.done).toBe(0);
+  expect(child.stdout()).toContain("ringside: stopped");
 }, 15_000);
 
-/** Scheduler state (R, S, ...) of the ring thread and the SQPOLL thread. */
+/** Scheduler state (R, S, ...) of the ring threads and the SQPOLL threads; "missing" without either. */
 function threadStates(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/task`)
-    .map((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
-    .filter((stat) => /\((ringside-ring|iou-sqp-\d+)\)/.test(stat))
-    .map((stat) => stat.split(") ")[1]!.split(" ")[0]!);
-}
-
-/** utime + stime of every thread of pid (the SQPOLL thread is one), in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  const ring = tasks(pid).filter((t) => /^ringside-ring(-\d+)?$/.test(t.comm));
+  const sq = tasks(pid).filter((t) => /^iou-sqp-\d+$/.test(t.comm));
+  if (!ring.length || !sq.length) return ["missing"];
+  return [...ring, ...sq].map((t) => procStat(pid, t.tid)?.state ?? "gone");
 }
 
 test("idle after load: spin mode parks and uses under 2% of a core over 3 s", async () => {

@@ -1,15 +1,11 @@
 // The zero-syscall claim, checked with strace on the ringside-ring thread
 // while real clients are served. Prints the counts.
 import { expect, test } from "bun:test";
-import { startServer, summaryCounters, threadId, waitFor } from "./helpers.ts";
+import { startServer } from "./helpers.ts";
+import { findTask, spawnCaptured, summaryCounters, waitFor } from "./proc.ts";
+import { parseStrace } from "./strace.ts";
 
 const REQUESTS = 20_000;
-
-/** Syscalls strace -c saw on one thread; 0 when its table is empty. */
-function parseStraceTotal(text: string): number {
-  const total = /^\s*100\.00\s+\S+\s+\S+\s+(\d+)(?:\s+\d+)?\s+total$/m.exec(text);
-  return total ? Number(total[1]) : 0;
-}
 
 /** requests served so far, from the admin listener's /metrics (shared memory, no FFI call). */
 async function liveRequests(admin: string): Promise<number> {
@@ -23,28 +19,22 @@ async function syscallsDuring(args: string[]): Promise<{ syscalls: number; reque
   let table = "";
   let stopped: Awaited<ReturnType<typeof s.stop>>;
   try {
-    const tid = await threadId(s.proc.pid, "ringside-ring");
+    const { tid } = await waitFor("the ring thread", () => findTask(s.proc.pid, "ringside-ring"));
     const out = `/tmp/ringside-strace-${tid}.txt`;
-    await using strace = Bun.spawn(["strace", "-c", "-p", String(tid), "-o", out], { stdout: "ignore", stderr: "pipe" });
+    const strace = spawnCaptured(["strace", "-c", "-p", String(tid), "-o", out]);
+    await using _strace = strace.proc;
     // strace says "attached" on stderr once it is tracing.
-    let attached = "";
-    const reader = strace.stderr.getReader();
-    await waitFor("strace to attach", async () => {
-      const { value } = await reader.read();
-      attached += new TextDecoder().decode(value);
-      return /attached/.test(attached);
-    });
-    reader.releaseLock();
+    await waitFor("strace to attach", () => /attached/.test(strace.stderr()));
     // Close mode: every request is a new connection (accept, recv, send,
     // close). Rounds of wrk until the live counter passes REQUESTS, however
     // slow a busy 2-core machine makes them (bounded: 20 rounds of 2 s).
-    const admin = /admin=(\S+)/.exec(s.stdout())![1]!;
+    const admin = s.startup.fields.admin!;
     for (let round = 0; round < 20 && (await liveRequests(admin)) < REQUESTS; round++) {
       await using wrk = Bun.spawn(["wrk", "-t1", "-c64", "-d2s", "-H", "Connection: close", `${s.url}/`], { stdout: "ignore", stderr: "ignore" });
       expect(await wrk.exited).toBe(0);
     }
-    strace.kill("SIGINT");
-    await strace.exited;
+    strace.proc.kill("SIGINT");
+    await strace.done;
     table = await Bun.file(out).text();
   } finally {
     stopped = await s.stop();
@@ -53,7 +43,7 @@ async function syscallsDuring(args: string[]): Promise<{ syscalls: number; reque
   const c = summaryCounters(stopped.stdout);
   expect(c.requests).toBeGreaterThanOrEqual(REQUESTS);
   expect(c.requests).toBe(c.responses!);
-  return { syscalls: parseStraceTotal(table), requests: c.requests!, table };
+  return { syscalls: parseStrace(table).total, requests: c.requests!, table };
 }
 
 test("spin mode: no system call on the ring thread while 20,000 requests are served", async () => {

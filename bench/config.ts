@@ -136,6 +136,12 @@ export interface Sizes {
     connections: number;
     profileS: number;
     idleS: number;
+    /** Idle keep-alive connections held (one request each) for the RSS footprint, under
+     * ringside's --max-connections and nginx's worker_connections (4096). Absent in
+     * results from before it was measured. */
+    footprintConnections?: number;
+    /** wrk runs this long before SIGTERM in the stop-under-load measurement. */
+    stopAfterMs?: number;
   };
   /** Hard limits so nothing hangs: per wrk/ab/hyperfine invocation. */
   timeoutMs: number;
@@ -161,7 +167,7 @@ export const FULL: Sizes = {
   },
   cold: { rounds: 5, runs: 4, warmup: 1 },
   batch: { requests: 10_000, runs: 3 },
-  cost: { perfS: 1, perfRuns: 3, straceS: 2, connections: 64, profileS: 2, idleS: 10 },
+  cost: { perfS: 1, perfRuns: 3, straceS: 2, connections: 64, profileS: 2, idleS: 10, footprintConnections: 4000, stopAfterMs: 500 },
   timeoutMs: 120_000,
   quietBudgetS: 90,
   retryBudget: 20,
@@ -184,17 +190,20 @@ export const QUICK: Sizes = {
   batch: { requests: 1_000, runs: 2 },
   // Every server and both connection modes appear at least once.
   costVariants: ["nginx/keep-alive", "bun/close", "spin/keep-alive", "batch/close"],
-  cost: { perfS: 1, perfRuns: 1, straceS: 1, connections: 64, profileS: 1, idleS: 0.5 },
+  cost: { perfS: 1, perfRuns: 1, straceS: 1, connections: 64, profileS: 1, idleS: 0.5, footprintConnections: 1000, stopAfterMs: 300 },
   timeoutMs: 30_000,
   quietBudgetS: 3,
   retryBudget: 0,
 };
 
 /** ringside's defaults, as its own CLI parses them (no flags, no env). */
-const DEFAULTS = parseConfig([], {}).native;
+const CONFIG_DEFAULTS = parseConfig([], {});
+const DEFAULTS = CONFIG_DEFAULTS.native;
 /** --spin-budget: idle time before the ring thread parks. */
 export const SPIN_BUDGET_MS = DEFAULTS.spinBudgetMs;
 /** --sq-idle: the SQPOLL thread spins this long after the last submission. */
 export const SQ_IDLE_MS = DEFAULTS.sqIdleMs;
+/** --drain-timeout: how long a SIGTERM waits for in-flight requests at most. */
+export const DRAIN_TIMEOUT_MS = CONFIG_DEFAULTS.drainTimeoutMs;
 
 export const BODY = "Have a nice day!\n";

@@ -1,14 +1,17 @@
 // The cost phase: for each server variant, what serving costs the serving
-// thread (system calls, where CPU time goes), a fixed sequential batch, and
-// idle CPU and peak RSS after load. One server start each.
-import { COST_VARIANTS, SPIN_BUDGET_MS, SQ_IDLE_MS, isRing, type Pinning, type Variant } from "./config.ts";
+// thread (system calls, where CPU time goes), a fixed sequential batch, idle
+// CPU and peak RSS after load, the RSS of idle keep-alive connections, and how
+// long SIGTERM under load takes to end the process. One server start each.
+import { COST_VARIANTS, SPIN_BUDGET_MS, SQ_IDLE_MS, isRing, keepsAlive, type Pinning, type Variant } from "./config.ts";
 import { combineCounts, countSyscalls, idleCpu, perfAvailable, profile } from "./cost.ts";
+import { idleFootprint } from "./footprint.ts";
 import { batch, validateBatch } from "./hyperfine.ts";
 import { affinity, block, checkWrk, log, type Ctx } from "./measure.ts";
-import { kb } from "../test/proc.ts";
+import { kb, softLimit } from "../test/proc.ts";
+import { spawn, stopChild } from "./proc.ts";
 import type { Server } from "./servers.ts";
 import type { CostResult } from "./types.ts";
-import { runWrk } from "./wrk.ts";
+import { parseWrk, runWrk, wrkArgs } from "./wrk.ts";
 
 /** One variant's measurement in progress. */
 interface Run {
@@ -73,6 +76,32 @@ async function idle(r: Run): Promise<void> {
   res.vmHwmKb = Object.values(res.vmHwmByProcess).reduce((a, b) => a + b, 0);
 }
 
+/** RSS of idle keep-alive connections (keep-alive variants only; this process holds the client ends). */
+async function footprint(r: Run): Promise<void> {
+  const want = r.ctx.sizes.cost.footprintConnections;
+  if (!want || !keepsAlive(r.v.conn)) return;
+  const n = Math.min(want, softLimit("Max open files") - 256);
+  r.res.footprint = await idleFootprint(r.s.port, r.s.pids, n, r.ctx.sizes.timeoutMs);
+  r.count(2 * n);
+}
+
+/** SIGTERM while wrk is loading the server: time to the exit. The server is stopped for good. */
+async function stopUnderLoad(r: Run): Promise<void> {
+  const { sizes } = r.ctx;
+  if (sizes.cost.stopAfterMs === undefined) return;
+  // wrk's -d only has to outlast the stop; SIGINT ends it early and it still reports.
+  const wrk = spawn("wrk", wrkArgs(r.s.port, sizes.cost.connections, 30, r.v.conn, r.pin.clientCpus));
+  try {
+    await Bun.sleep(sizes.cost.stopAfterMs);
+    const t0 = performance.now();
+    const stop = await r.s.stop();
+    r.res.stopUnderLoad = { ms: performance.now() - t0, code: stop.code };
+  } finally {
+    await stopChild(wrk, "SIGINT");
+  }
+  r.count(parseWrk(wrk.stdout()).requests);
+}
+
 /** Runs the steps in order, timing each. */
 async function steps(r: Run): Promise<void> {
   const all: Array<[string, (r: Run) => Promise<void>]> = [
@@ -81,6 +110,8 @@ async function steps(r: Run): Promise<void> {
     ["profile", profileRing],
     ["batch", sequentialBatch],
     ["idle", idle],
+    ["footprint", footprint],
+    ["stop", stopUnderLoad],
   ];
   for (const [name, step] of all) {
     const at = performance.now();
@@ -96,7 +127,9 @@ function emptyResult(v: Variant, s: Server): CostResult {
 
 function logResult(v: Variant, res: CostResult): void {
   const f = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(3));
-  log(`cost ${v.id.padEnd(18)} syscalls/req perf=${f(res.perf?.perRequest)} strace=${f(res.strace?.perRequest)} idle=${res.idle.percentOfCore.toFixed(2)}% VmHWM=${res.vmHwmKb} kB batch=${(res.batch?.seconds.median ?? 0).toFixed(3)} s; steps ${JSON.stringify(res.stepsS)}`);
+  const fp = res.footprint ? ` idle-conn RSS=${res.footprint.perConnectionB.map((b) => b.toFixed(0)).join("/")} B` : "";
+  const stop = res.stopUnderLoad ? ` stop=${res.stopUnderLoad.ms.toFixed(0)} ms` : "";
+  log(`cost ${v.id.padEnd(18)} syscalls/req perf=${f(res.perf?.perRequest)} strace=${f(res.strace?.perRequest)} idle=${res.idle.percentOfCore.toFixed(2)}% VmHWM=${res.vmHwmKb} kB batch=${(res.batch?.seconds.median ?? 0).toFixed(3)} s${fp}${stop}; steps ${JSON.stringify(res.stepsS)}`);
 }
 
 export async function costPhase(ctx: Ctx, pin: Pinning): Promise<CostResult[]> {

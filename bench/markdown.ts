@@ -271,6 +271,45 @@ function cost(r: Results): string[] {
   return ["## Per-request cost", "", costIntro(r), "", table(head, r.cost.map((c) => costRow(r, c))), "", ...sqpollAccounting(r), ...profiles(r)];
 }
 
+const kib = (kb: number): string => `${(kb / 1024).toFixed(1)} MB`;
+
+function footprintRow(c: CostResult): string[] {
+  const f = c.footprint!;
+  const cells = f.rounds.map((x, i) => `${kib(x.baseKb)} → ${kib(x.heldKb)} → ${kib(x.afterKb)} (${fmt(f.perConnectionB[i] ?? Number.NaN)} B per connection)`);
+  return [`${LABELS[c.server]} / ${c.conn}`, String(f.connections), ...cells];
+}
+
+/** RSS of idle keep-alive connections; absent from results made before it was measured. */
+function footprint(r: Results): string[] {
+  const measured = r.cost.filter((c) => c.footprint);
+  if (!measured.length) return [];
+  return [
+    "### Idle keep-alive connections",
+    "",
+    "VmRSS of the server (nginx: master + worker) before, while holding N connections that each sent one request, read the response and stayed open, and after they left; twice. " +
+      "Bytes per connection: growth while held over the first round's baseline, divided by N. Round 2 runs on what round 1 freed; ringside maps each slot's header buffer on first use, " +
+      "so round 2 still grows where it lands on slots round 1 did not touch (bounded by --max-connections x --max-header-size).",
+    "",
+    table(["server / mode", "connections", "round 1: before → held → after", "round 2: before → held → after"], measured.map(footprintRow)),
+    "",
+  ];
+}
+
+/** SIGTERM under load; absent from results made before it was measured. */
+function stopUnderLoad(r: Results): string[] {
+  const measured = r.cost.filter((c) => c.stopUnderLoad);
+  if (!measured.length) return [];
+  const rows = measured.map((c) => [`${LABELS[c.server]} / ${c.conn}`, `${c.stopUnderLoad!.ms.toFixed(0)} ms`, String(c.stopUnderLoad!.code)]);
+  return [
+    "### Stopping under load",
+    "",
+    `SIGTERM ${r.sizes.cost.stopAfterMs} ms into a \`wrk -c${r.sizes.cost.connections}\` run, to the process's exit (ringside drains: in-flight requests finish, idle connections close, for at most --drain-timeout, ${r.serverDefaults.drainTimeoutMs} ms by default).`,
+    "",
+    table(["server / mode", "signal to exit", "exit code"], rows),
+    "",
+  ];
+}
+
 function observations(r: Results): string[] {
   const o: string[] = [];
   for (const conn of CONN_MODES) {
@@ -358,6 +397,8 @@ export function renderMarkdown(r: Results, svgName: string): string {
     cold(r),
     sequentialBatch(r),
     cost(r),
+    footprint(r),
+    stopUnderLoad(r),
     reading(r),
     noise(r),
     anomalies(r),

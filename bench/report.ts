@@ -160,6 +160,31 @@ function coldTarget(r: Results): Target {
   };
 }
 
+/** SIGTERM under load ends ringside within its drain timeout, exit 0 (when measured). */
+function stopTarget(r: Results): Target[] {
+  const ring = r.cost.filter((c) => isRing(c.server) && c.stopUnderLoad);
+  const drainMs = r.serverDefaults.drainTimeoutMs;
+  if (!ring.length || drainMs === undefined) return [];
+  return [{
+    name: "SIGTERM under load: ringside drains and exits 0",
+    want: `before the drain timeout (${drainMs} ms), every ringside mode`,
+    got: ring.map((c) => `${c.server}/${c.conn}: ${c.stopUnderLoad!.ms.toFixed(0)} ms, exit ${c.stopUnderLoad!.code}`).join("; "),
+    met: ring.every((c) => c.stopUnderLoad!.ms < drainMs && c.stopUnderLoad!.code === 0),
+  }];
+}
+
+/** Memory per idle keep-alive connection stays under 16 KiB (an 8 KiB header buffer, mapped lazily, and nothing else grows). */
+function footprintTarget(r: Results): Target[] {
+  const ring = r.cost.filter((c) => isRing(c.server) && c.footprint);
+  if (!ring.length) return [];
+  return [{
+    name: "RSS growth per idle keep-alive connection (one request each), over the first baseline, two rounds",
+    want: "< 16 KiB, every ringside mode",
+    got: ring.map((c) => `${c.server}/${c.conn} (${c.footprint!.connections} connections): ${c.footprint!.perConnectionB.map((b) => `${fmt(b)} B`).join(", ")}`).join("; "),
+    met: ring.every((c) => c.footprint!.perConnectionB.every((b) => b < 16 * 1024)),
+  }];
+}
+
 function targets(r: Results): Target[] {
   const t: Target[] = [];
   for (const conn of ["keep-alive", "pipelined"] as const) {
@@ -171,7 +196,7 @@ function targets(r: Results): Target[] {
   t.push(syscallTarget(r, "batch", 0.3, false));
   t.push(idleTarget(r));
   t.push(coldTarget(r));
-  return t;
+  return [...t, ...stopTarget(r), ...footprintTarget(r)];
 }
 
 export function derive(r: Results): void {

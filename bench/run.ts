@@ -3,13 +3,14 @@
 // nginx and Bun.serve on this machine, in one run, interleaved, with ratios.
 // Phases: pinning trials -> wrk matrix (rounds x servers x connection counts)
 // -> hyperfine cold start -> per-request cost (perf/strace syscalls, profile,
-// sequential batch, idle CPU, peak RSS) -> report (.md, .json, .svg).
+// sequential batch, idle CPU, peak RSS, idle keep-alive RSS, stop under load)
+// -> report (.md, .json, .svg).
 // Every process started here is killed on the way out, error or not.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { FULL, PINNINGS, QUICK, SPIN_BUDGET_MS, SQ_IDLE_MS, pinningByName, type Pinning } from "./config.ts";
+import { DRAIN_TIMEOUT_MS, FULL, PINNINGS, QUICK, SPIN_BUDGET_MS, SQ_IDLE_MS, pinningByName, type Pinning } from "./config.ts";
 import { costPhase } from "./cost-phase.ts";
 import { coldStart } from "./hyperfine.ts";
 import { machine, type Machine } from "./machine.ts";
@@ -132,7 +133,7 @@ function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: 
     durationS: 0,
     machine: facts,
     sizes: ctx.sizes,
-    serverDefaults: { spinBudgetMs: SPIN_BUDGET_MS, sqIdleMs: SQ_IDLE_MS },
+    serverDefaults: { spinBudgetMs: SPIN_BUDGET_MS, sqIdleMs: SQ_IDLE_MS, drainTimeoutMs: DRAIN_TIMEOUT_MS },
     tree,
     pinning: m.pinning,
     load: m.load,

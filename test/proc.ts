@@ -236,6 +236,11 @@ export function listeningPort(pid: number): number | undefined {
   return tcpSockets().find((t) => t.state === "0A" && inodes.has(t.inode))?.localPort;
 }
 
+/** Connections the server side of `port` still holds open (established, or closed by the peer only). */
+export function openConnections(port: number): number {
+  return tcpSockets().filter((t) => t.localPort === port && (t.state === "01" || t.state === "08")).length;
+}
+
 // ---------------------------------------------------------------- ringside's lines
 
 /** The startup line: `ringside: listening on http://HOST:PORT port=N mode=M features=a,b ...`

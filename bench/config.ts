@@ -137,6 +137,12 @@ export interface Sizes {
     connections: number;
     profileS: number;
     idleS: number;
+    /** Idle keep-alive connections held (one request each) for the RSS footprint, under
+     * ringside's --max-connections and nginx's worker_connections (4096). Absent in
+     * results from before it was measured. */
+    footprintConnections?: number;
+    /** wrk runs this long before SIGTERM in the stop-under-load measurement. */
+    stopAfterMs?: number;
   };
   /** Hard limits so nothing hangs: per wrk/ab/hyperfine invocation. */
   timeoutMs: number;
@@ -162,7 +168,7 @@ export const FULL: Sizes = {
   },
   cold: { rounds: 5, runs: 4, warmup: 1 },
   batch: { requests: 10_000, runs: 3 },
-  cost: { perfS: 1, perfRuns: 3, straceS: 2, connections: 64, profileS: 2, idleS: 10 },
+  cost: { perfS: 1, perfRuns: 3, straceS: 2, connections: 64, profileS: 2, idleS: 10, footprintConnections: 4000, stopAfterMs: 500 },
   timeoutMs: 120_000,
   quietBudgetS: 90,
   retryBudget: 20,
@@ -185,16 +191,16 @@ export const QUICK: Sizes = {
   batch: { requests: 1_000, runs: 2 },
   // Every server and both connection modes appear at least once.
   costVariants: ["nginx/keep-alive", "bun/close", "spin/keep-alive", "batch/close"],
-  cost: { perfS: 1, perfRuns: 1, straceS: 1, connections: 64, profileS: 1, idleS: 0.5 },
+  cost: { perfS: 1, perfRuns: 1, straceS: 1, connections: 64, profileS: 1, idleS: 0.5, footprintConnections: 1000, stopAfterMs: 300 },
   timeoutMs: 30_000,
   quietBudgetS: 3,
   retryBudget: 0,
 };
 
 /** ringside's defaults, as its own CLI parses them (no flags, no env). */
-const DEFAULTS = parseConfig([], {}).native;
+const CONFIG_DEFAULTS = parseConfig([], {});
 const ms = (field: string): number => {
-  const v = DEFAULTS[field];
+  const v = CONFIG_DEFAULTS.native[field];
   if (typeof v !== "number") throw new Error(`ringside's default ${field} is not a number of ms`);
   return v;
 };
@@ -202,5 +208,7 @@ const ms = (field: string): number => {
 export const SPIN_BUDGET_MS = ms("spin_budget_ms");
 /** --sq-idle: the SQPOLL thread spins this long after the last submission. */
 export const SQ_IDLE_MS = ms("sq_idle_ms");
+/** --drain-timeout: how long a SIGTERM waits for in-flight requests at most. */
+export const DRAIN_TIMEOUT_MS = CONFIG_DEFAULTS.drainTimeoutMs;
 
 export const BODY = DEFAULT_BODY;

@@ -4,8 +4,10 @@
 // load, and peak RSS.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, runSeconds, spawn, stopChild, tasks, waitFor } from "./proc.ts";
+import { runSeconds, tasks, waitFor } from "../test/proc.ts";
+import { run, spawn, stopChild } from "./proc.ts";
 import { spread, type Spread } from "./stats.ts";
+import { parseStrace, type StraceTable } from "../test/strace.ts";
 
 export interface SyscallCount {
   tool: "perf" | "strace";
@@ -13,7 +15,7 @@ export interface SyscallCount {
   requests: number;
   perRequest: number;
   /** strace only: calls by name, most first. */
-  byName: Array<{ name: string; calls: number; errors: number }>;
+  byName: StraceTable["byName"];
   /** When measured more than once: calls per request of each run, and their spread. */
   runs?: number[];
   spread?: Spread;
@@ -38,23 +40,6 @@ export async function perfAvailable(): Promise<boolean> {
     perfOk = r !== undefined && r.code === 0 && /raw_syscalls:sys_enter/.test(r.stderr) && !/not supported|<not counted>/.test(r.stderr);
   }
   return perfOk;
-}
-
-/** Parses `strace -c` output: the table of calls by syscall. */
-export function parseStrace(text: string): { total: number; byName: SyscallCount["byName"] } {
-  const byName: SyscallCount["byName"] = [];
-  let total = 0;
-  for (const line of text.split("\n")) {
-    const t = line.trim().split(/\s+/);
-    if (t.length < 5 || !/^[\d.]+$/.test(t[0]!)) continue;
-    const name = t[t.length - 1]!;
-    const calls = Number(t[3]);
-    const errors = t.length >= 6 ? Number(t[4]) : 0;
-    if (name === "total") total = calls;
-    else byName.push({ name, calls, errors });
-  }
-  byName.sort((a, b) => b.calls - a.calls);
-  return { total, byName };
 }
 
 /** Attaches a counter to one thread, runs load, detaches; returns calls per request. */

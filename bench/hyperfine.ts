@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ConnMode, type Pinning, type ServerName, isRing } from "./config.ts";
+import { readText } from "../test/proc.ts";
 import { runOk, trackStray, untrackStray } from "./proc.ts";
 import { BENCH, freePort, nginxArgs, peerBunArgs, ringsideArgs, withTaskset } from "./servers.ts";
 import { spread, type Spread } from "./stats.ts";
@@ -72,7 +73,7 @@ export async function coldStart(servers: readonly ServerName[], pin: Pinning, tm
     }
   } finally {
     // hyperfine's --cleanup already ran; this covers an interrupted run.
-    const pid = Number(readFileOr(pidfile).trim());
+    const pid = Number((readText(pidfile) ?? "").trim());
     if (pid) {
       trackStray(pid);
       try {
@@ -89,14 +90,6 @@ export async function coldStart(servers: readonly ServerName[], pin: Pinning, tm
     const sd = Math.sqrt(runs.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, runs.length - 1));
     return { name: s, command: commands[i]!, seconds: spread(runs), meanS: mean, stddevS: sd, runs };
   });
-}
-
-function readFileOr(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
 }
 
 export interface BatchValidation {

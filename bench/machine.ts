@@ -1,6 +1,6 @@
 // The machine a run was made on: what a reader needs to compare two reports.
-import { readFileSync } from "node:fs";
 import { cpus, hostname, release, totalmem } from "node:os";
+import { readText } from "../test/proc.ts";
 import { run } from "./proc.ts";
 import { NGINX, ROOT } from "./servers.ts";
 
@@ -30,11 +30,7 @@ async function firstLine(cmd: string[], re?: RegExp): Promise<string> {
 }
 
 function readTrim(path: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return "unknown";
-  }
+  return readText(path)?.trim() ?? "unknown";
 }
 
 export async function machine(): Promise<Machine> {

@@ -2,7 +2,8 @@
 // samples /proc once a second and charges CPU used by processes that are not
 // the harness's descendants to "foreign", per phase, so the report can say how
 // quiet the machine was.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { procStat, readText as read } from "../test/proc.ts";
 
 interface Sample {
   cpu: Map<number, number>;
@@ -23,25 +24,16 @@ export interface PhaseNoise {
   foreignPercentOfCore: number;
 }
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
-
 function sample(): Sample {
   const cpu = new Map<number, number>();
   const ppid = new Map<number, number>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    const text = read(`/proc/${name}/stat`);
-    if (!text) continue;
-    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
     const pid = Number(name);
-    ppid.set(pid, Number(f[1]));
-    cpu.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    const st = procStat(pid);
+    if (!st) continue;
+    ppid.set(pid, st.ppid);
+    cpu.set(pid, st.cpuS);
   }
   return { cpu, ppid, at: performance.now() };
 }

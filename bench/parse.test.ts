@@ -1,7 +1,8 @@
 // The harness's parsers and renderers, on captured tool output: no servers,
 // no timing. (The harness itself runs end to end in CI as `bun run bench --quick`.)
 import { describe, expect, test } from "bun:test";
-import { parseProfile, parseStrace } from "./cost.ts";
+import { parseStrace } from "../test/strace.ts";
+import { parseProfile } from "./cost.ts";
 import { isCanned } from "./servers.ts";
 import { ratioSpread, spread } from "./stats.ts";
 import { renderChart } from "./svg.ts";

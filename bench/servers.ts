@@ -5,7 +5,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { BODY, isRing, keepsAlive, type Pinning, type RingMode, type Variant } from "./config.ts";
-import { alive, children, findTask, spawn, stopChild, trackStray, untrackStray, waitFor, type Child } from "./proc.ts";
+import { alive, children, findTask, parseStartup, readText, summaryCounters, waitFor, type Startup } from "../test/proc.ts";
+import { spawn, stopChild, trackStray, untrackStray, type Child } from "./proc.ts";
 
 export const BENCH = import.meta.dir;
 export const ROOT = join(BENCH, "..");
@@ -25,8 +26,8 @@ export interface Server {
   sqTid?: number;
   /** Every process whose CPU time is the server's (nginx: master and worker). */
   pids: number[];
-  /** ringside's startup line fields (features, kernel). */
-  startup: Record<string, string>;
+  /** The startup line (ringside's: mode, features, kernel ...); nginx prints none. */
+  startup?: Startup;
   stop: () => Promise<StopInfo>;
 }
 
@@ -120,26 +121,22 @@ async function waitServing(port: number, what: string, child: Child): Promise<vo
   });
 }
 
-function parseFields(line: string): Record<string, string> {
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
-}
-
-function parseCounters(stdout: string): Record<string, number> {
-  const line = stdout.split("\n").find((l) => l.startsWith("ringside: stopped")) ?? "";
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+/** Waits for a child's startup line (ringside's, or peer-bun's), then for the canned response on its port. */
+async function serving(what: string, child: Child): Promise<Startup> {
+  const startup = await waitFor(`${what} startup line`, () => {
+    if (child.proc.exitCode !== null) throw new Error(`${what} exited ${child.proc.exitCode}: ${child.stderr()}`);
+    return parseStartup(child.stdout());
+  });
+  await waitServing(startup.port, what, child);
+  return startup;
 }
 
 async function startRingside(v: Variant, mode: RingMode, pin: Pinning): Promise<Server> {
   const child = spawn(v.id, ringsideArgs(mode, keepsAlive(v.conn), pin, 0), { cwd: ROOT });
-  const line = await waitFor(`ringside ${v.id} startup line`, () => {
-    if (child.proc.exitCode !== null) throw new Error(`ringside exited ${child.proc.exitCode}: ${child.stderr()}`);
-    return child.stdout().split("\n").find((l) => l.includes("listening on http://"));
-  });
-  const startup = parseFields(line);
-  const port = Number(startup.port);
-  await waitServing(port, `ringside ${v.id}`, child);
+  const startup = await serving(`ringside ${v.id}`, child);
+  const { port } = startup;
   const pid = child.proc.pid;
-  const ring = await waitFor("ringside-ring thread", () => findTask(pid, (c) => c === "ringside-ring"));
+  const ring = await waitFor("ringside-ring thread", () => findTask(pid, "ringside-ring"));
   const sq = mode === "batch" ? undefined : findTask(pid, (c) => c.startsWith("iou-sqp"));
   return {
     variant: v,
@@ -152,19 +149,15 @@ async function startRingside(v: Variant, mode: RingMode, pin: Pinning): Promise<
     startup,
     stop: async () => {
       const code = await stopChild(child, "SIGTERM");
-      return { code, counters: parseCounters(child.stdout()), stderr: child.stderr() };
+      return { code, counters: summaryCounters(child.stdout()), stderr: child.stderr() };
     },
   };
 }
 
 async function startBun(v: Variant, pin: Pinning): Promise<Server> {
   const child = spawn(v.id, peerBunArgs(pin, 0), { cwd: ROOT });
-  const port = await waitFor("peer-bun port", () => {
-    if (child.proc.exitCode !== null) throw new Error(`peer-bun exited ${child.proc.exitCode}: ${child.stderr()}`);
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(child.stdout());
-    return m ? Number(m[1]) : undefined;
-  });
-  await waitServing(port, "Bun.serve", child);
+  const startup = await serving("Bun.serve", child);
+  const { port } = startup;
   const pid = child.proc.pid;
   return {
     variant: v,
@@ -173,7 +166,7 @@ async function startBun(v: Variant, pin: Pinning): Promise<Server> {
     servingTid: pid,
     servingPid: pid,
     pids: [pid],
-    startup: {},
+    startup,
     stop: async () => ({ code: await stopChild(child, "SIGTERM"), counters: {}, stderr: child.stderr() }),
   };
 }
@@ -201,7 +194,6 @@ async function startNginx(v: Variant, pin: Pinning, tmp: string): Promise<Server
       servingTid: worker,
       servingPid: worker,
       pids: [master, worker],
-      startup: {},
       stop: async () => {
         const code = await stopChild(child, "SIGTERM");
         await waitFor("nginx worker exit", () => !alive(worker), 5_000).catch(() => process.kill(worker, "SIGKILL"));
@@ -213,11 +205,7 @@ async function startNginx(v: Variant, pin: Pinning, tmp: string): Promise<Server
 }
 
 function readLog(dir: string): string {
-  try {
-    return readFileSync(join(dir, "error.log"), "utf8");
-  } catch {
-    return "";
-  }
+  return readText(join(dir, "error.log")) ?? "";
 }
 
 export function startServer(v: Variant, pin: Pinning, tmp: string): Promise<Server> {

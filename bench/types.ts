@@ -1,6 +1,7 @@
 // The shape of bench/results/*.json: raw measurements, then what report.ts derives.
 import type { ConnMode, ServerName, Sizes } from "./config.ts";
 import type { IdleCpu, ProfileLine, SyscallCount } from "./cost.ts";
+import type { Footprint } from "./footprint.ts";
 import type { Timing } from "./hyperfine.ts";
 import type { Machine } from "./machine.ts";
 import type { Foreign, PhaseNoise } from "./monitor.ts";
@@ -60,6 +61,10 @@ export interface CostResult {
   vmHwmKb: number;
   vmHwmByProcess: Record<string, number>;
   batch?: Timing & { client: string; validation: BatchValidation };
+  /** VmRSS with idle keep-alive connections held (keep-alive variants). */
+  footprint?: Footprint;
+  /** SIGTERM while wrk loads the server: milliseconds to the exit, and the exit code. */
+  stopUnderLoad?: { ms: number; code: number | null };
   affinity: Affinity;
   counters: Record<string, number>;
   /** Seconds each step took (for keeping the run short). */
@@ -103,7 +108,7 @@ export interface Results {
   machine: Machine;
   sizes: Sizes;
   /** ringside's defaults at run time (src/options.ts), which the idle figures depend on. */
-  serverDefaults: { spinBudgetMs: number; sqIdleMs: number };
+  serverDefaults: { spinBudgetMs: number; sqIdleMs: number; drainTimeoutMs?: number };
   /** git HEAD, local changes to src/ and native/, and the library's mtime, at start and end. */
   tree: { start: string; end: string };
   pinning: {

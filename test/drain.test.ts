@@ -8,7 +8,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLOSE_11, KEEP_11, RawConn, startServer, summaryCounters, waitFor, waitForStats, type Running } from "./helpers.ts";
+import { CLOSE_11, KEEP_11, RawConn, startServer, waitForStats, type Running } from "./helpers.ts";
+import { summaryCounters, waitFor, within } from "./proc.ts";
 
 const GET11 = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 const LONG_DRAIN = ["--drain-timeout", "60s", "--idle-timeout", "60s", "--header-timeout", "60s"];
@@ -24,7 +25,7 @@ type Stopped = ReturnType<Running["stop"]>;
 /** Sends SIGTERM and waits until the ring says it is draining (/readyz 503).
  * The exit is wrapped: an async function would flatten the promise and wait. */
 async function beginDrain(s: Running): Promise<{ exited: Stopped }> {
-  const admin = /admin=(http:\S+)/.exec(s.stdout())![1]!;
+  const admin = s.startup.fields.admin!;
   const exited = s.stop();
   await waitFor("the ring to drain", async () => (await fetch(`${admin}/readyz`)).status === 503);
   return { exited };
@@ -32,7 +33,7 @@ async function beginDrain(s: Running): Promise<{ exited: Stopped }> {
 
 /** The process exits 0 long before the drain timeout; its summary counters. */
 async function exitsSoon({ exited }: { exited: Stopped }): Promise<Record<string, number>> {
-  const end = await waitFor("the process to exit before the drain timeout", () => Promise.race([exited, Bun.sleep(50).then(() => undefined)]), EXIT_DEADLINE_MS);
+  const end = await within("the process to exit before the drain timeout", exited, EXIT_DEADLINE_MS);
   expect({ code: end.code, stderr: end.stderr }).toEqual({ code: 0, stderr: "" });
   return summaryCounters(end.stdout);
 }

@@ -1,9 +1,11 @@
 // Shared by the tests: start the real CLI on port 0, talk to it over raw TCP,
-// wait for conditions with deadlines (never fixed sleeps).
+// and the exact responses it should send. Waiting, /proc and the parsing of the server's
+// lines live in ./proc.ts (shared with bench/).
 import { expect } from "bun:test";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
+import { lastStats, parseStartup, runToEnd, spawnCaptured, summaryCounters, waitFor, type Piped, type Startup } from "./proc.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 export const CLI = join(ROOT, "src", "cli.ts");
@@ -11,9 +13,11 @@ export const DEFAULT_RESPONSE =
   "HTTP/1.0 200 OK\r\nContent-type: text/html\r\nContent-length: 17\r\n\r\nHave a nice day!\n";
 
 export interface Running {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  proc: Piped;
   port: number;
   url: string;
+  /** The startup line's fields (mode, features, admin URL ...). */
+  startup: Startup;
   /** stdout seen so far (the startup line and anything after it). */
   stdout: () => string;
   stderr: () => string;
@@ -22,50 +26,27 @@ export interface Running {
   [Symbol.asyncDispose]: () => Promise<void>;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, into: { text: string }): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) into.text += decoder.decode(chunk, { stream: true });
-}
-
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
 /** Starts `bun src/cli.ts` on 127.0.0.1 port 0 and waits for its startup line. */
 export async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
-  const proc = Bun.spawn(["bun", CLI, "--host", "127.0.0.1", "--port", "0", ...args], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-  });
-  const out = { text: "" };
-  const err = { text: "" };
-  const done = Promise.all([collect(proc.stdout, out), collect(proc.stderr, err)]);
-  const port = await waitFor(`startup line (stderr: ${err.text})`, () => {
-    const m = /listening on http:\/\/(?:\[[^\]]*\]|[^\s:"]+):(\d+)/.exec(out.text);
-    if (m) return Number(m[1]);
-    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${err.text}`);
-    return undefined;
+  const child = spawnCaptured(["bun", CLI, "--host", "127.0.0.1", "--port", "0", ...args], { env });
+  const { proc } = child;
+  const startup = await waitFor("the startup line", () => {
+    const s = parseStartup(child.stdout());
+    if (!s && proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${child.stderr()}`);
+    return s;
   });
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (proc.exitCode === null) proc.kill(signal);
-    const code = await proc.exited;
-    await done;
-    return { code, stdout: out.text, stderr: err.text };
+    const code = await child.done;
+    return { code, stdout: child.stdout(), stderr: child.stderr() };
   };
   return {
     proc,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    stdout: () => out.text,
-    stderr: () => err.text,
+    port: startup.port,
+    url: `http://127.0.0.1:${startup.port}`,
+    startup,
+    stdout: child.stdout,
+    stderr: child.stderr,
     stop,
     [Symbol.asyncDispose]: async () => {
       if (proc.exitCode === null) proc.kill("SIGKILL");
@@ -75,11 +56,13 @@ export async function startServer(args: string[] = [], env: Record<string, strin
 }
 
 /** Runs the CLI to completion (for usage errors and start failures). */
-export async function runCli(args: string[], env: Record<string, string> = {}, cmd: string[] = ["bun", CLI]) {
-  await using proc = Bun.spawn([...cmd, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+export async function runCli(args: string[], env: Record<string, string> = {}, cmd: string[] = ["bun", CLI]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await runToEnd([...cmd, ...args], { env });
   return { code, stdout, stderr };
 }
+
+/** A file of the repository, as text. */
+export const readRepo = (rel: string): string => readFileSync(join(ROOT, rel), "utf8");
 
 export interface RawResult {
   data: Buffer;
@@ -120,25 +103,11 @@ export function rawExchange(port: number, chunks: Array<string | Uint8Array>, op
   });
 }
 
-/** The server's counters, from the summary line it prints when it stops. */
-export function summaryCounters(stdout: string): Record<string, number> {
-  const line = stdout.split("\n").find((l) => l.startsWith("ringside: stopped")) ?? "";
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
-}
-
 /** SIGTERM the server and assert a clean stop (exit 0, nothing on stderr); its counters. */
 export async function stopClean(s: Running): Promise<Record<string, number>> {
   const { code, stdout, stderr } = await s.stop();
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   return summaryCounters(stdout);
-}
-
-/** A thread of a process by name, from /proc. */
-export async function threadId(pid: number, comm: string): Promise<number> {
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() === comm) return Number(tid);
-  }
-  throw new Error(`no thread named ${comm} in ${pid}`);
 }
 
 /** One raw TCP connection kept open across several exchanges. */
@@ -231,14 +200,6 @@ export class RawConn {
   }
 }
 
-/** Counters from the last `--stats-interval` line printed so far, if any. */
-export function lastStats(stdout: string): Record<string, number> | undefined {
-  const lines = stdout.split("\n").filter((l) => l.startsWith("ringside: stats "));
-  const line = lines[lines.length - 1];
-  if (!line) return undefined;
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
-}
-
 /** Waits for a stats line (needs --stats-interval) that satisfies `ok`; returns it. */
 export async function waitForStats(s: Running, what: string, ok: (c: Record<string, number>) => boolean, timeoutMs = 10_000): Promise<Record<string, number>> {
   const before = s.stdout().length;
@@ -251,18 +212,6 @@ export async function waitForStats(s: Running, what: string, ok: (c: Record<stri
   } catch (e) {
     throw new Error(`${(e as Error).message} (last stats: ${JSON.stringify(lastStats(s.stdout()))})`);
   }
-}
-
-/** Open file descriptors of a process, from /proc. */
-export function fdCount(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** Resident set size of a process in KiB, from /proc/PID/status. */
-export function rssKb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]);
 }
 
 /** The default response's variants under --keep-alive. */
@@ -283,22 +232,3 @@ export function errorResponse(code: 400 | 413 | 431 | 505): string {
   return `HTTP/1.1 ${code} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\nConnection: close\r\n\r\n${reason}\n`;
 }
 
-/** The TCP port a process listens on, from /proc (for --quiet servers). */
-export function listeningPort(pid: number): number | undefined {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // the fd closed while we looked
-    }
-  }
-  for (const table of ["tcp", "tcp6"]) {
-    for (const line of readFileSync(`/proc/net/${table}`, "utf8").split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] === "0A" && inodes.has(f[9] ?? "")) return parseInt(f[1]!.split(":")[1]!, 16);
-    }
-  }
-  return undefined;
-}

@@ -16,7 +16,6 @@ import {
   KEEP_11,
   RawConn,
   errorResponse,
-  fdCount,
   headOf,
   rawExchange,
   startServer,
@@ -24,6 +23,7 @@ import {
   waitForStats,
   type Running,
 } from "./helpers.ts";
+import { fdCount } from "./proc.ts";
 
 interface Ctx {
   /** --keep-alive given */

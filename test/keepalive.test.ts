@@ -12,10 +12,9 @@ import {
   rawExchange,
   startServer,
   stopClean,
-  summaryCounters,
-  waitFor,
   type Running,
 } from "./helpers.ts";
+import { summaryCounters, waitFor } from "./proc.ts";
 
 const GET11 = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 const GET11_CLOSE = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";

@@ -1,9 +1,14 @@
 // Stopping and idling: SIGTERM/SIGINT drain without truncating anyone, as a
-// child or as PID 1 with no TTY; an idle spin-mode server costs ~no CPU.
+// child or as PID 1 with no TTY; an idle spin-mode server parks its threads.
+// How long a stop takes and what idling costs are measured by the benchmark
+// (bench/cost-phase.ts: "stop under load", "idle CPU").
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { DEFAULT_RESPONSE, rawExchange, startServer, summaryCounters, waitFor, waitForStats } from "./helpers.ts";
+import { CLI, DEFAULT_RESPONSE, rawExchange, startServer, waitForStats } from "./helpers.ts";
+import { children, parseStartup, procStat, spawnCaptured, summaryCounters, tasks, waitFor, within } from "./proc.ts";
+
+/** Well under every drain timeout below: a server still running then waited for the timeout. */
+const EXIT_DEADLINE_MS = 10_000;
 
 type Outcome = "full" | "refused" | "truncated";
 
@@ -17,7 +22,8 @@ function clientLoops(port: number, workers: number): { counts: Record<Outcome, n
       if (r.text === DEFAULT_RESPONSE && r.end === "eof") counts.full++;
       else if (r.data.length === 0) {
         counts.refused++;
-        await Bun.sleep(5); // the server is gone or going: do not spin
+        // The server is gone or going: wait for the test to stop us rather than spin.
+        await waitFor("the test to stop the clients", () => !running, EXIT_DEADLINE_MS).catch(() => undefined);
       } else counts.truncated++;
     }
   };
@@ -33,18 +39,16 @@ function clientLoops(port: number, workers: number): { counts: Record<Outcome, n
 }
 
 describe.each(["SIGTERM", "SIGINT"] as const)("%s during load", (signal) => {
-  test("exit 0 within the drain timeout, summary printed, no truncated response", async () => {
-    const s = await startServer(["--drain-timeout", "3s"]);
+  test("exit 0 long before the drain timeout, summary printed, no truncated response", async () => {
+    await using s = await startServer(["--drain-timeout", "60s"]);
     const load = clientLoops(s.port, 16);
     await waitFor("200 responses under load", () => load.counts.full >= 200);
-    const t0 = performance.now();
-    const end = await s.stop(signal);
-    const stopMs = performance.now() - t0;
+    // The drain ends when the last connection does, not at the timeout.
+    const end = await within("the exit, well before the 60 s drain timeout", s.stop(signal), EXIT_DEADLINE_MS);
     const seen = await load.stop();
-    console.log(`${signal}: stopped in ${stopMs.toFixed(0)} ms; clients saw ${JSON.stringify(seen)}`);
+    console.log(`${signal}: clients saw ${JSON.stringify(seen)}`);
     expect(end.code).toBe(0);
-    expect(stopMs).toBeLessThan(3000 + 1500);
-    expect(end.stdout).toContain(`ringside: ${signal}: draining for up to 3000 ms`);
+    expect(end.stdout).toContain(`ringside: ${signal}: draining for up to 60000 ms`);
     const c = summaryCounters(end.stdout);
     expect(c.active).toBe(0);
     expect(c.requests).toBe(c.responses!);
@@ -57,7 +61,7 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s during load", (signal) => {
 });
 
 test("SIGTERM while ab keeps 100 connections coming: queued accepts are cancelled, not counted as errors", async () => {
-  const s = await startServer(["--stats-interval", "0.1s"]);
+  await using s = await startServer(["--stats-interval", "0.1s"]);
   await using ab = Bun.spawn(["ab", "-q", "-r", "-n", "1000000", "-c", "100", "-s", "5", `${s.url}/`], { stdout: "ignore", stderr: "ignore" });
   await waitForStats(s, "ab is being served", (c) => c.requests! >= 1000);
   const end = await s.stop();
@@ -69,69 +73,47 @@ test("SIGTERM while ab keeps 100 connections coming: queued accepts are cancelle
 }, 30_000);
 
 test("a client stuck mid-request does not hold the exit past the drain timeout", async () => {
-  const s = await startServer(["--drain-timeout", "500ms", "--header-timeout", "60s"]);
+  // The drain timeout (500 ms), not the header timeout (60 s), ends the stuck request.
+  await using s = await startServer(["--drain-timeout", "500ms", "--header-timeout", "60s"]);
   const sock = connect({ host: "127.0.0.1", port: s.port });
   await new Promise((resolve) => sock.on("connect", resolve));
   sock.write("GET / HTTP/1.0\r\nHost: x\r\n"); // never finishes its header block
   sock.on("error", () => {});
-  const t0 = performance.now();
-  const end = await s.stop();
-  const stopMs = performance.now() - t0;
+  const end = await within("the exit, well before the 60 s header timeout", s.stop(), EXIT_DEADLINE_MS);
   sock.destroy();
   expect(end.code).toBe(0);
-  expect(stopMs).toBeLessThan(500 + 1500);
   expect(summaryCounters(end.stdout)).toMatchObject({ active: 0, requests: 0 });
 }, 15_000);
 
 test("as PID 1 with no TTY (a container's init), SIGTERM stops it with exit 0", async () => {
   // unshare --pid --fork makes bun PID 1 of a new PID namespace, as in a container.
-  await using proc = Bun.spawn(
-    ["unshare", "--pid", "--fork", "--mount-proc", "bun", `${import.meta.dir}/../src/cli.ts`, "--host", "127.0.0.1", "--port", "0"],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
-  );
-  const reader = proc.stdout.getReader();
-  let out = "";
-  const port = await waitFor("startup line", async () => {
-    const { value } = await reader.read();
-    out += new TextDecoder().decode(value);
-    return Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1] ?? 0);
-  });
-  expect(out).toMatch(/pid=1\b/);
-  const r = await rawExchange(port, ["GET / HTTP/1.0\r\n\r\n"]);
+  const child = spawnCaptured(["unshare", "--pid", "--fork", "--mount-proc", "bun", CLI, "--host", "127.0.0.1", "--port", "0"]);
+  await using proc = child.proc;
+  const startup = await waitFor("startup line", () => parseStartup(child.stdout()));
+  expect(startup.fields.pid).toBe("1");
+  const r = await rawExchange(startup.port, ["GET / HTTP/1.0\r\n\r\n"]);
   expect(r.text).toBe(DEFAULT_RESPONSE);
   // The namespace's PID 1 is unshare's only child.
-  const init = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim());
-  process.kill(init, "SIGTERM");
-  expect(await proc.exited).toBe(0);
-  for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
-  expect(out).toContain("ringside: stopped");
+  const [init] = children(proc.pid);
+  process.kill(init!, "SIGTERM");
+  expect(await child.done).toBe(0);
+  expect(child.stdout()).toContain("ringside: stopped");
 }, 15_000);
 
-/** Scheduler state (R, S, ...) of the ring thread and the SQPOLL thread. */
+/** Scheduler state (R, S, ...) of the ring threads and the SQPOLL threads; "missing" without either. */
 function threadStates(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/task`)
-    .map((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"))
-    .filter((stat) => /\((ringside-ring|iou-sqp-\d+)\)/.test(stat))
-    .map((stat) => stat.split(") ")[1]!.split(" ")[0]!);
+  const ring = tasks(pid).filter((t) => /^ringside-ring(-\d+)?$/.test(t.comm));
+  const sq = tasks(pid).filter((t) => /^iou-sqp-\d+$/.test(t.comm));
+  if (!ring.length || !sq.length) return ["missing"];
+  return [...ring, ...sq].map((t) => procStat(pid, t.tid)?.state ?? "gone");
 }
 
-/** utime + stime of every thread of pid (the SQPOLL thread is one), in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
-}
-
-test("idle after load: spin mode parks and uses under 2% of a core over 3 s", async () => {
+test("idle after load: spin mode parks its ring thread and its SQPOLL thread", async () => {
   await using s = await startServer(["--mode", "spin"]); // the defaults: 100 ms spin budget and SQPOLL idle
   await using wrk = Bun.spawn(["wrk", "-t1", "-c16", "-d2s", `${s.url}/`], { stdout: "ignore", stderr: "ignore" });
   expect(await wrk.exited).toBe(0);
   // Parked: the ring thread and the SQPOLL thread both asleep, not spinning.
   await waitFor("ring and SQPOLL threads to sleep", () => threadStates(s.proc.pid).every((st) => st === "S"));
-  const before = cpuSeconds(s.proc.pid);
-  const t0 = performance.now();
-  await Bun.sleep(3000);
-  const used = cpuSeconds(s.proc.pid) - before;
-  const share = used / ((performance.now() - t0) / 1000);
-  console.log(`idle CPU after load: ${(share * 100).toFixed(2)}% of one core (${used.toFixed(2)} s over 3 s)`);
-  expect(share).toBeLessThan(0.02);
+  // And parked is not stuck: the next request wakes it.
+  expect(await rawExchange(s.port, ["GET / HTTP/1.0\r\n\r\n"])).toMatchObject({ text: DEFAULT_RESPONSE, end: "eof" });
 }, 20_000);

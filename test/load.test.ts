@@ -1,7 +1,8 @@
 // Many real HTTP/1.0 clients: every one gets the whole response, none is
 // reset, and the server's counters agree with what the clients saw.
 import { describe, expect, test } from "bun:test";
-import { startServer, summaryCounters } from "./helpers.ts";
+import { startServer } from "./helpers.ts";
+import { summaryCounters } from "./proc.ts";
 
 interface AbResult { complete: number; failed: number; non2xx: number; exceptions: number; bodyBytes: number }
 
@@ -23,7 +24,7 @@ async function ab(url: string, n: number, c: number): Promise<AbResult> {
 
 describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
   test("1,000 sequential and 200 concurrent connections, nothing lost", async () => {
-    const s = await startServer(["--mode", mode, "--max-connections", "256"]);
+    await using s = await startServer(["--mode", mode, "--max-connections", "256"]);
     try {
       const seq = await ab(s.url, 1000, 1);
       expect(seq).toEqual({ complete: 1000, failed: 0, non2xx: 0, exceptions: 0, bodyBytes: 17_000 });
@@ -38,7 +39,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
       expect(c.accepted).toBe(3000 + c.client_eof_early!);
       expect(c).toMatchObject({ bad_requests: 0, recv_errors: 0, send_errors: 0, client_resets: 0, cq_overflow: 0 });
     }
-  });
+  }, 30_000);
 });
 
 test("200 concurrent curl clients each get the exact body", async () => {

@@ -1,9 +1,10 @@
 // The response a client gets, byte for byte, over raw TCP and with curl.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, DEFAULT_RESPONSE, listeningPort, rawExchange, startServer, waitFor } from "./helpers.ts";
+import { CLI, DEFAULT_RESPONSE, rawExchange, startServer } from "./helpers.ts";
+import { findTask, listeningPort, statusField, waitFor } from "./proc.ts";
 
 const GET = "GET / HTTP/1.0\r\n\r\n";
 
@@ -117,11 +118,9 @@ test("--quiet prints nothing on start and stop, and still serves", async () => {
 
 /** The CPUs the first thread whose name starts with `name` may run on ("1", "0-1"). */
 function allowedCpus(pid: number, name: string): string {
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").startsWith(name)) continue;
-    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8"))![1]!;
-  }
-  throw new Error(`no thread named ${name}* in ${pid}`);
+  const task = findTask(pid, (comm) => comm.startsWith(name));
+  if (!task) throw new Error(`no thread named ${name}* in ${pid}`);
+  return statusField(pid, "Cpus_allowed_list", task.tid)!;
 }
 
 test.skipIf(availableParallelism() < 2)("--cpu pins the ring thread alone; --sq-cpu pins the SQPOLL thread", async () => {

@@ -26,6 +26,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startServer, stopClean, type Running } from "./helpers.ts";
+import { counters } from "./proc.ts";
 import { broken, goodClient, hostileClient, type GoodOutcome, type HostileKind } from "./churn.ts";
 
 const SCRIPT = join(import.meta.dir, "wrk-quota.lua");
@@ -66,7 +67,7 @@ async function runWrk(s: Running, opts: { close: boolean; boundSeconds: number }
   })();
   const [stderr, code] = await Promise.all([new Response(wrk.stderr).text(), wrk.exited, readOut]);
   const line = stdout.split("\n").find((l) => l.startsWith("WRK_RESULT ")) ?? "";
-  const counts = Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  const counts = counters(line);
   return { code, stdout, stderr, seconds: (performance.now() - started) / 1000, counts };
 }
 

@@ -1,0 +1,133 @@
+// What every phase shares: the run's context, one wrk measurement with the
+// server's CPU over it, and a server's lifetime (block) with ringside's
+// counters checked against what the clients saw.
+import { isRing, keepsAlive, variant, type ConnMode, type Pinning, type ServerName, type Sizes } from "./config.ts";
+import { cpuSeconds, statusField, tasks } from "../test/proc.ts";
+import type { Monitor } from "./monitor.ts";
+import { startServer, type Server, type StopInfo } from "./servers.ts";
+import { systemCpu } from "./monitor.ts";
+import type { Affinity, LoadRun, ServerBlock } from "./types.ts";
+import { runWrk } from "./wrk.ts";
+
+export interface Ctx {
+  sizes: Sizes;
+  tmp: string;
+  anomalies: string[];
+  blocks: ServerBlock[];
+  monitor: Monitor;
+}
+
+export function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+/** Where the server's interesting threads may run (Cpus_allowed_list). */
+export function affinity(s: Server): Affinity {
+  const out: Affinity = {};
+  for (const pid of s.pids) {
+    for (const t of tasks(pid)) {
+      const interesting = t.tid === s.servingTid || t.tid === s.sqTid || t.tid === pid;
+      if (!interesting) continue;
+      const name = t.comm.replace(/^iou-sqp-\d+$/, "iou-sqp");
+      out[s.pids.length > 1 && pid !== s.servingPid ? `${name} (master)` : name] = statusField(pid, "Cpus_allowed_list", t.tid) ?? "?";
+    }
+  }
+  return out;
+}
+
+function serverCpu(s: Server): number {
+  return s.pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+}
+
+/** One wrk measurement with the server's CPU over it; repeated (within the run's
+ * retry budget) when other work on the machine took CPU meanwhile. */
+export async function measure(ctx: Ctx, s: Server, round: number, connections: number, seconds: number, pin: Pinning): Promise<LoadRun> {
+  let retried = 0;
+  for (;;) {
+    const r = await measureOnce(s, round, connections, seconds, pin);
+    r.retried = retried;
+    if (r.foreignCores + r.stealCores <= 0.15 || ctx.monitor.retries >= ctx.sizes.retryBudget) return r;
+    ctx.monitor.retries++;
+    retried++;
+    log(`  ${r.server}/${r.conn} c${connections}: other work used ${r.foreignCores.toFixed(2)} cores (steal ${r.stealCores.toFixed(2)}) meanwhile; measuring again`);
+    await ctx.monitor.quiet(Math.max(5, ctx.sizes.quietBudgetS - ctx.monitor.waitedS));
+  }
+}
+
+/** ringside's threads: the ring thread, the SQPOLL thread, and the sum over live threads. */
+function ringCpu(s: Server): { ring: number; sq?: number; sum: number } {
+  return {
+    ring: cpuSeconds(s.pid, s.servingTid),
+    sq: s.sqTid !== undefined ? cpuSeconds(s.pid, s.sqTid) : undefined,
+    sum: tasks(s.pid).reduce((a, t) => a + cpuSeconds(s.pid, t.tid), 0),
+  };
+}
+
+async function measureOnce(s: Server, round: number, connections: number, seconds: number, pin: Pinning): Promise<LoadRun> {
+  const { server, conn } = s.variant;
+  const ring = isRing(server);
+  const cpu0 = serverCpu(s);
+  const ring0 = ring ? ringCpu(s) : undefined;
+  const sys0 = systemCpu();
+  const h0 = process.cpuUsage();
+  const t0 = performance.now();
+  const w = await runWrk(s.port, connections, seconds, conn, pin.clientCpus);
+  const h = process.cpuUsage(h0);
+  const sys1 = systemCpu();
+  const wallS = (performance.now() - t0) / 1000;
+  const serverCpuS = serverCpu(s) - cpu0;
+  const foreignCores = Math.max(0, sys1.busy - sys0.busy - serverCpuS - w.clientCpuS - (h.user + h.system) / 1e6) / wallS;
+  const stealCores = (sys1.steal - sys0.steal) / wallS;
+  const { clientCpuS: _, ...wrk } = w;
+  const run: LoadRun = { round, server, conn, connections, ...wrk, serverCpuS, foreignCores, stealCores, retried: 0 };
+  if (ring0) {
+    const ring1 = ringCpu(s);
+    run.ringCpuS = ring1.ring - ring0.ring;
+    run.taskSumCpuS = ring1.sum - ring0.sum;
+    if (ring0.sq !== undefined) run.sqCpuS = (ring1.sq ?? 0) - ring0.sq;
+  }
+  return run;
+}
+
+/** Anomalies in ringside's summary counters, or in a peer's exit code. */
+function checkStop(ctx: Ctx, where: string, server: ServerName, stop: StopInfo, clientRequests: number): void {
+  if (!isRing(server)) {
+    if (stop.code !== 0 && stop.code !== null) ctx.anomalies.push(`${where}: exit code ${stop.code}`);
+    return;
+  }
+  const c = stop.counters;
+  if (stop.code !== 0) ctx.anomalies.push(`${where}: exit code ${stop.code}; stderr: ${stop.stderr.slice(-300)}`);
+  if (c.responses === undefined) {
+    ctx.anomalies.push(`${where}: no summary line at stop`);
+    return;
+  }
+  if (c.responses < clientRequests) ctx.anomalies.push(`${where}: server counted ${c.responses} responses but clients completed ${clientRequests}`);
+  if (c.requests !== c.responses) ctx.anomalies.push(`${where}: requests=${c.requests} but responses=${c.responses}`);
+  for (const k of ["bad_requests", "too_large", "recv_errors", "send_errors", "accept_errors", "cq_overflow", "header_timeouts"] as const) {
+    if ((c[k] ?? 0) > 0) ctx.anomalies.push(`${where}: ${k}=${c[k]}`);
+  }
+}
+
+/** Starts a variant, runs fn, stops it, and checks ringside's counters against what the clients saw. */
+export async function block<T>(ctx: Ctx, round: number, server: ServerName, conn: ConnMode, pin: Pinning, fn: (s: Server, seen: (n: number) => void) => Promise<T>): Promise<T> {
+  await ctx.monitor.quiet(Math.max(0, ctx.sizes.quietBudgetS - ctx.monitor.waitedS));
+  const s = await startServer(variant(server, conn), pin, ctx.tmp);
+  let clientRequests = 0;
+  let value: T;
+  try {
+    value = await fn(s, (n) => (clientRequests += n));
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+  const stop = await s.stop();
+  ctx.blocks.push({ round, server, conn, counters: stop.counters, exitCode: stop.code, clientRequests, features: s.startup?.fields.features });
+  checkStop(ctx, `${server}/${conn} (round ${round + 1}, pinning ${pin.name})`, server, stop, clientRequests);
+  return value;
+}
+
+export function checkWrk(ctx: Ctx, r: Pick<LoadRun, "errors" | "server" | "conn" | "connections">, what: string): void {
+  const e = r.errors;
+  const n = e.connect + e.write + e.timeout + e.non2xx + (keepsAlive(r.conn) ? e.read : 0);
+  if (n > 0) ctx.anomalies.push(`${what} ${r.server}/${r.conn} c=${r.connections}: wrk errors ${JSON.stringify(e)}`);
+}

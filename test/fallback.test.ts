@@ -1,0 +1,78 @@
+// The Bun.serve fallback: with io_uring denied by a seccomp filter (no
+// container needed), and directly on real sockets for other configurations.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { parseConfig } from "../src/config.ts";
+import { FallbackServer } from "../src/fallback.ts";
+import { CLI, ROOT, runCli } from "./helpers.ts";
+import { parseStartup, spawnCaptured, waitFor } from "./proc.ts";
+
+describe("the Bun.serve fallback", () => {
+  // native/test/deny_io_uring: the seccomp filter of Docker's default profile, without a container.
+  const deny = join(ROOT, "native", "build", "deny_io_uring");
+  const built = Bun.spawnSync(["make", "-s", "-C", join(ROOT, "native"), "build/deny_io_uring"]).success;
+
+  test("io_uring denied by seccomp + --fallback: serves, warns once, marks itself degraded", async () => {
+    expect(built).toBe(true);
+    const child = spawnCaptured([deny, "1", "bun", CLI, "--host", "127.0.0.1", "--port", "0", "--fallback", "--admin-port", "0"]);
+    await using proc = child.proc;
+    const startup = await waitFor("startup line", () => parseStartup(child.stdout()));
+    expect(startup.line).toMatch(/ mode=fallback keep_alive=false features= degraded=io_uring_blocked admin=http:\/\/127\.0\.0\.1:\d+ /);
+    const res = await fetch(`http://127.0.0.1:${startup.port}/`);
+    expect([res.status, res.headers.get("content-type"), await res.text()]).toEqual([200, "text/html", "Have a nice day!\n"]);
+    const metrics = await (await fetch(`${startup.fields.admin}/metrics`)).text();
+    expect(metrics).toMatch(/^ringside_degraded\{reason="io_uring_blocked"\} 1$/m);
+    expect(metrics).toMatch(/^ringside_requests_total 1$/m);
+    proc.kill("SIGTERM");
+    expect(await child.done).toBe(0);
+    const stderr = child.stderr();
+    expect(stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/^ringside: warn: io_uring is unavailable \(io_uring_setup: Operation not permitted\).*serving through Bun\.serve instead \(--fallback\)/);
+    expect(child.stdout()).toMatch(/^ringside: stopped .* requests=1 /m);
+  });
+
+  test("io_uring denied without --fallback: the error names deploy/seccomp.json and --fallback", async () => {
+    expect(built).toBe(true);
+    const r = await runCli([CLI, "--host", "127.0.0.1", "--port", "0"], {}, [deny, "38", "bun"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/deploy\/seccomp\.json .* or pass --fallback \(RINGSIDE_FALLBACK=1\) to serve through Bun\.serve, degraded errno=ENOSYS\n$/);
+  });
+
+  test("--doctor under that filter: setup fails, seccomp named, exit 1", async () => {
+    expect(built).toBe(true);
+    const r = await runCli([CLI, "--doctor"], {}, [deny, "38", "bun"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^seccomp: +filtering /m);
+    expect(r.stdout).toMatch(/^io_uring_setup: +fails: ENOSYS$/m);
+    expect(r.stdout).toMatch(/^recommended mode: +none: .*blocked by the seccomp profile.* allow it \(deploy\/seccomp\.json\) or pass --fallback$/m);
+    expect(r.stdout).toMatch(/^configured mode: +spin .*: fails to start$/m);
+  });
+
+  // Directly, on real sockets: what the fallback serves for other configurations.
+  const fallback = (args: string[]): FallbackServer => FallbackServer.start(parseConfig(["--host", "127.0.0.1", "--port", "0", ...args], {}), "io_uring_blocked");
+
+  test("the same status, headers and body; closes like the native default; counts", async () => {
+    const f = fallback(["--status", "202", "--header", "X-Served-By: ringside", "--body", "hi\n"]);
+    try {
+      const res = await fetch(`http://127.0.0.1:${f.port}/any`);
+      expect([res.status, res.headers.get("content-type"), res.headers.get("x-served-by"), res.headers.get("connection")]).toEqual([202, "text/html", "ringside", "close"]);
+      expect(await res.text()).toBe("hi\n");
+      const head = await fetch(`http://127.0.0.1:${f.port}/`, { method: "HEAD" });
+      expect([head.status, await head.text()]).toEqual([202, ""]);
+      expect(f.counters()).toMatchObject({ requests: 2, responses: 2, state: 1 });
+      expect(f.features).toEqual([]);
+    } finally {
+      f.destroy();
+    }
+  });
+
+  test("204 has no body; stop drains to stopped", async () => {
+    const f = fallback(["--status", "204", "--keep-alive"]);
+    const res = await fetch(`http://127.0.0.1:${f.port}/`);
+    expect([res.status, await res.text()]).toEqual([204, ""]);
+    f.stop(1000);
+    expect(f.state()).not.toBe("running");
+    await waitFor("stopped", () => f.state() === "stopped");
+    f.destroy();
+  });
+});

@@ -48,13 +48,16 @@ test("values land at the offsets the library gives, enums and constants by name"
   expect(view.getUint32(at("port"), true)).toBe(4321);
   expect(view.getUint32(at("mode"), true)).toBe(d.enums.mode!.batch!);
   expect(view.getUint32(at("keep_alive"), true)).toBe(1);
-  expect(view.getInt32(at("ring_cpu"), true)).toBe(d.constants.RS_NO_CPU!);
-  const forever = encodeConfig(parseConfig(["--spin-budget", "forever"], {}).native);
+  expect(view.getUint32(at("rings"), true)).toBe(cfg.rings);
+  expect(view.getInt32(at("ring_cpus"), true)).toBe(d.constants.RS_NO_CPU!);
+  const pinned = new DataView(encodeConfig(parseConfig(["--mode", "spin", "--rings", "2", "--cpu", "1,0"], {}).native).buffer);
+  expect([0, 1, 2].map((k) => pinned.getInt32(at("ring_cpus") + 4 * k, true))).toEqual([1, 0, d.constants.RS_NO_CPU!]);
+  const forever = encodeConfig(parseConfig(["--mode", "spin", "--spin-budget", "forever"], {}).native);
   expect(new DataView(forever.buffer).getUint32(at("spin_budget_ms"), true)).toBe(d.constants.RS_SPIN_FOREVER!);
 });
 
 test("the names src/ uses are the library's: modes, response kinds, constants", () => {
-  expect(OPTIONS.find((o) => o.flag === "mode")!.choices).toEqual(enumNames(d, "mode"));
+  expect(OPTIONS.find((o) => o.flag === "mode")!.choices).toEqual(["auto", ...enumNames(d, "mode")]);
   expect(enumNames(d, "response_kind")).toEqual([...RESPONSE_KINDS]);
   for (const o of OPTIONS) {
     for (const constant of [o.nativeUnset, o.forever?.constant]) if (constant) expect(d.constants[constant]).toBeDefined();

@@ -142,7 +142,8 @@ describe.skipIf(unavailable !== undefined)("in a podman container", () => {
         "-e", "RINGSIDE_ADMIN_PORT=9000", "-p", "127.0.0.1::8000", "-p", "127.0.0.1::9000",
       ]);
       const line = await startupLine(name);
-      expect(line).toMatch(/^ringside: listening on http:\/\/0\.0\.0\.0:8000 port=8000 mode=spin .*features=sqpoll\S* admin=http:\/\/0\.0\.0\.0:9000 .*pid=1$/);
+      // No mode in the image: auto picks it from the CPUs the container gets.
+      expect(line).toMatch(/^ringside: listening on http:\/\/0\.0\.0\.0:8000 port=8000 mode=(batch|spin) rings=\d+ auto="\d+ CPUs?, quota [^"]+" .*features=\S*fixed_files\S* admin=http:\/\/0\.0\.0\.0:9000 .*pid=1$/);
       const r = await rawExchange(await hostPort(name, 8000), ["GET / HTTP/1.0\r\n\r\n"]);
       expect(r.text).toBe(DEFAULT_RESPONSE);
       const status = (await podman(["exec", name, "cat", "/proc/1/status"])).stdout;
@@ -179,7 +180,7 @@ describe.skipIf(unavailable !== undefined)("in a podman container", () => {
       for (const { name: counter } of abiDescription().counters.fields) expect(metrics).toMatch(new RegExp(`^ringside_${counter}(_total)? \\d+$`, "m"));
       // Our GET plus the health check's.
       expect(metrics).toMatch(/^ringside_requests_total [2-9]\d*$/m);
-      expect(metrics).toMatch(/^ringside_info\{version="[^"]+",mode="spin",features="sqpoll[^"]*",degraded=""\} 1$/m);
+      expect(metrics).toMatch(/^ringside_info\{version="[^"]+",mode="(batch|spin)",features="[^"]*fixed_files[^"]*",degraded=""\} 1$/m);
       expect(metrics).toMatch(/^process_resident_memory_bytes [1-9]\d*$/m);
     });
 
@@ -204,7 +205,7 @@ describe.skipIf(unavailable !== undefined)("in a podman container", () => {
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^ringside: error: io_uring is unavailable \(io_uring_setup: .+\): a seccomp profile .*; in a container run with deploy\/seccomp\.json \(--security-opt seccomp=deploy\/seccomp\.json; .*\), or pass --fallback \(RINGSIDE_FALLBACK=1\) .* errno=E(NOSYS|PERM)$/,
+      /^ringside: error: io_uring is unavailable \((ring 0: )?io_uring_setup: .+\): a seccomp profile .*; in a container run with deploy\/seccomp\.json \(--security-opt seccomp=deploy\/seccomp\.json; .*\), or pass --fallback \(RINGSIDE_FALLBACK=1\) .* errno=E(NOSYS|PERM)$/,
     );
   });
 
@@ -228,7 +229,7 @@ describe.skipIf(unavailable !== undefined)("in a podman container", () => {
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toMatch(/^io_uring_setup: +fails: E(NOSYS|PERM)$/m);
     expect(doctor.stdout).toMatch(/^recommended mode: +fallback: /m);
-    expect(doctor.stdout).toMatch(/^configured mode: +spin .*: falls back to Bun\.serve \(degraded\)$/m);
+    expect(doctor.stdout).toMatch(/^configured mode: +(batch|spin), \d+ rings? \(auto: .*\): falls back to Bun\.serve \(degraded\)$/m);
     expect((await podman(["kill", "--signal", "SIGINT", name])).code).toBe(0);
     const waited = await podman(["wait", name], 30_000);
     expect(waited.stdout.trim()).toBe("0");

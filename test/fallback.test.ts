@@ -17,7 +17,7 @@ describe("the Bun.serve fallback", () => {
     const child = spawnCaptured([deny, "1", "bun", CLI, "--host", "127.0.0.1", "--port", "0", "--fallback", "--admin-port", "0"]);
     await using proc = child.proc;
     const startup = await waitFor("startup line", () => parseStartup(child.stdout()));
-    expect(startup.line).toMatch(/ mode=fallback keep_alive=false features= degraded=io_uring_blocked admin=http:\/\/127\.0\.0\.1:\d+ /);
+    expect(startup.line).toMatch(/ mode=fallback rings=1 keep_alive=false features= degraded=io_uring_blocked admin=http:\/\/127\.0\.0\.1:\d+ /);
     const res = await fetch(`http://127.0.0.1:${startup.port}/`);
     expect([res.status, res.headers.get("content-type"), await res.text()]).toEqual([200, "text/html", "Have a nice day!\n"]);
     const metrics = await (await fetch(`${startup.fields.admin}/metrics`)).text();
@@ -27,7 +27,7 @@ describe("the Bun.serve fallback", () => {
     expect(await child.done).toBe(0);
     const stderr = child.stderr();
     expect(stderr.trimEnd().split("\n")).toHaveLength(1);
-    expect(stderr).toMatch(/^ringside: warn: io_uring is unavailable \(io_uring_setup: Operation not permitted\).*serving through Bun\.serve instead \(--fallback\)/);
+    expect(stderr).toMatch(/^ringside: warn: io_uring is unavailable \((ring 0: )?io_uring_setup: Operation not permitted\).*serving through Bun\.serve instead \(--fallback\)/);
     expect(child.stdout()).toMatch(/^ringside: stopped .* requests=1 /m);
   });
 
@@ -45,7 +45,7 @@ describe("the Bun.serve fallback", () => {
     expect(r.stdout).toMatch(/^seccomp: +filtering /m);
     expect(r.stdout).toMatch(/^io_uring_setup: +fails: ENOSYS$/m);
     expect(r.stdout).toMatch(/^recommended mode: +none: .*blocked by the seccomp profile.* allow it \(deploy\/seccomp\.json\) or pass --fallback$/m);
-    expect(r.stdout).toMatch(/^configured mode: +spin .*: fails to start$/m);
+    expect(r.stdout).toMatch(/^configured mode: +batch, 2 rings \(auto: 2 CPUs, quota none; spin needs 3; 2 rings\): fails to start$/m);
   });
 
   // Directly, on real sockets: what the fallback serves for other configurations.

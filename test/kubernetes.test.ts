@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pickLayout } from "../src/budget.ts";
 import { OPTIONS } from "../src/options.ts";
 import { readRepo, ROOT } from "./helpers.ts";
 
@@ -85,13 +86,17 @@ describe.each(sidecarFiles)("%s", (file) => {
     expect(obj(sc.capabilities).drop).toEqual(["ALL"]);
   });
 
-  test("resources fit the mode: whole CPUs for the polling modes", () => {
+  test("resources fit the mode: whole CPUs for the polling modes; no mode set where auto picks the same", () => {
     const { requests, limits } = obj(sidecar.resources) as { requests: Obj; limits: Obj };
     for (const r of [requests, limits]) {
       expect(r.cpu).toBeDefined();
       expect(r.memory).toBeDefined();
     }
-    const mode = env.RINGSIDE_MODE ?? "spin";
+    // The CPU limit is the container's cgroup quota: what --mode auto reads.
+    const limit = cpu(limits.cpu);
+    const auto = pickLayout({ affinity: Math.ceil(limit), quota: limit, cpus: limit }, "auto", "auto").mode;
+    if (env.RINGSIDE_MODE) expect(env.RINGSIDE_MODE).not.toBe(auto);
+    const mode = env.RINGSIDE_MODE ?? auto;
     // spin: ring thread + SQPOLL thread poll; sqpoll: the SQPOLL thread polls.
     const polling = { spin: 2, sqpoll: 1, batch: 0 }[mode as "spin" | "sqpoll" | "batch"];
     expect(polling).toBeDefined();

@@ -91,7 +91,8 @@ test("IPv6 loopback works", async () => {
 test("--log-format json prints one JSON object per event", async () => {
   await using s = await startServer(["--log-format", "json"]);
   const start = JSON.parse(s.stdout().split("\n")[0]!) as Record<string, unknown>;
-  expect(start).toMatchObject({ level: "info", event: "listening", port: s.port, mode: "spin" });
+  expect(start).toMatchObject({ level: "info", event: "listening", port: s.port, mode: s.startup.mode });
+  expect(start.auto).toMatch(/^\d+ CPUs?, quota /);
   const end = await s.stop();
   expect(end.code).toBe(0);
   const events = end.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { event: string }).event);
@@ -127,12 +128,12 @@ test.skipIf(availableParallelism() < 2)("--cpu pins the ring thread alone; --sq-
   const all = allowedCpus(process.pid, "");
   {
     // The SQPOLL thread inherits its creator's mask: --cpu must not leak to it.
-    await using s = await startServer(["--cpu", "1"]);
+    await using s = await startServer(["--mode", "spin", "--cpu", "1"]);
     expect(allowedCpus(s.proc.pid, "ringside-ring")).toBe("1");
     expect(allowedCpus(s.proc.pid, "iou-sqp-")).toBe(all);
     expect((await rawExchange(s.port, [GET])).text).toBe(DEFAULT_RESPONSE);
   }
-  await using s = await startServer(["--cpu", "1", "--sq-cpu", "0"]);
+  await using s = await startServer(["--mode", "spin", "--cpu", "1", "--sq-cpu", "0"]);
   expect(allowedCpus(s.proc.pid, "ringside-ring")).toBe("1");
   expect(allowedCpus(s.proc.pid, "iou-sqp-")).toBe("0");
   expect((await rawExchange(s.port, [GET])).text).toBe(DEFAULT_RESPONSE);

@@ -77,14 +77,26 @@ const CLEAN = {
   recv_errors: 0, send_errors: 0, client_resets: 0, header_timeouts: 0, idle_timeouts: 0,
 };
 
-describe.each(["spin", "batch"])("%s mode", (mode) => {
+/** Each ring's counters, from /metrics' per-ring series. */
+async function ringCounters(s: Running, rings: number): Promise<Array<Record<string, number>>> {
+  const text = await (await fetch(`${s.startup.fields.admin}/metrics`)).text();
+  return Array.from({ length: rings }, (_, k) =>
+    Object.fromEntries([...text.matchAll(new RegExp(`^ringside_ring_(\\w+?)(?:_total)?\\{ring="${k}"\\} (\\d+)$`, "gm"))].map((m) => [m[1]!, Number(m[2])])),
+  );
+}
+
+describe.each([["spin", 1], ["batch", 2]] as const)("%s mode, %d ring(s)", (mode, rings) => {
   test(`keep-alive: wrk, ${TOTAL} requests on ${CONNECTIONS} connections, no error, counts equal`, async () => {
     // The idle timeout only has to outlast the run: a thread done early
     // keeps its connections open until the last thread is done.
-    await using s = await startServer(["--mode", mode, "--keep-alive", "--idle-timeout", "60s"]);
+    await using s = await startServer(["--mode", mode, "--rings", String(rings), "--keep-alive", "--idle-timeout", "60s", "--admin-port", "0"]);
     const w = await runWrk(s, { close: false, boundSeconds: 50 });
+    const perRing = await ringCounters(s, rings);
     const c = await stopClean(s);
-    console.log(`soak keep-alive ${mode}: ${w.counts.requests} requests in ${w.seconds.toFixed(1)} s ` +
+    // Every ring served, and the rings' counters add up to the totals.
+    expect(perRing.every((r) => r.requests! > 0)).toBe(true);
+    for (const name of ["accepted", "requests", "responses", "bytes_sent"]) expect(perRing.reduce((a, r) => a + r[name]!, 0)).toBe(c[name]!);
+    console.log(`soak keep-alive ${mode}/${rings} (${perRing.map((r) => r.requests).join(" + ")}): ${w.counts.requests} requests in ${w.seconds.toFixed(1)} s ` +
       `(${Math.round(w.counts.requests! / w.seconds)}/s incl. start); server: ${JSON.stringify(c)}`);
     expect(w.code).toBe(0);
     expect(w.counts).toEqual({ requests: TOTAL, ...NO_ERRORS });

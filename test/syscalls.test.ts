@@ -1,11 +1,11 @@
-// The zero-syscall claim, checked with strace on the ringside-ring thread
-// while real clients are served. Which calls the thread makes is behaviour
+// The zero-syscall claim, checked with strace on the ring threads while real
+// clients are served. Which calls the thread makes is behaviour
 // and is asserted here; how many per request is a performance figure and is
 // in the benchmark report (bench/cost.ts counts calls per request with perf
 // and strace; the targets table holds spin < 0.01 and batch < 0.3).
 import { expect, test } from "bun:test";
 import { startServer } from "./helpers.ts";
-import { findTask, spawnCaptured, summaryCounters, waitFor } from "./proc.ts";
+import { spawnCaptured, summaryCounters, tasks, waitFor } from "./proc.ts";
 import { parseStrace, type StraceTable } from "./strace.ts";
 
 const REQUESTS = 20_000;
@@ -14,6 +14,12 @@ const REQUESTS = 20_000;
 async function liveRequests(admin: string): Promise<number> {
   const text = await (await fetch(`${admin}/metrics`)).text();
   return Number(/^ringside_requests_total (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+/** Requests each ring has served, from /metrics' per-ring series. */
+async function ringRequests(admin: string, rings: number): Promise<number[]> {
+  const text = await (await fetch(`${admin}/metrics`)).text();
+  return Array.from({ length: rings }, (_, k) => Number(new RegExp(`^ringside_ring_requests_total\\{ring="${k}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0));
 }
 
 /** Close mode: every request is a new connection (accept, recv, send, close).
@@ -26,17 +32,22 @@ async function serve(url: string, admin: string): Promise<void> {
   }
 }
 
-/** Attaches strace -c to the ring thread while wrk serves at least REQUESTS. */
-async function syscallsDuring(args: string[]): Promise<StraceTable & { requests: number }> {
-  await using s = await startServer([...args, "--admin-port", "0"]);
-  const ring = await waitFor("the ring thread", () => findTask(s.proc.pid, "ringside-ring"));
-  const out = `/tmp/ringside-strace-${ring.tid}.txt`;
-  const strace = spawnCaptured(["strace", "-c", "-p", String(ring.tid), "-o", out]);
+/** Attaches strace -c to every ring thread while wrk serves at least REQUESTS. */
+async function syscallsDuring(args: string[], rings = 1): Promise<StraceTable & { requests: number; perRing: number[] }> {
+  await using s = await startServer([...args, "--rings", String(rings), "--admin-port", "0"]);
+  const perRing: number[] = [];
+  const ringThreads = await waitFor(`${rings} ring threads`, () => {
+    const found = tasks(s.proc.pid).filter((t) => t.comm.startsWith("ringside-r"));
+    return found.length === rings && found;
+  });
+  const out = `/tmp/ringside-strace-${s.proc.pid}.txt`;
+  const strace = spawnCaptured(["strace", "-c", ...ringThreads.flatMap((t) => ["-p", String(t.tid)]), "-o", out]);
   {
     await using _strace = strace.proc;
-    // strace says "attached" on stderr once it is tracing.
-    await waitFor("strace to attach", () => /attached/.test(strace.stderr()));
+    // strace says "attached" on stderr once per thread it traces.
+    await waitFor("strace to attach", () => (strace.stderr().match(/attached/g) ?? []).length >= rings);
     await serve(s.url, s.startup.fields.admin!);
+    perRing.push(...(await ringRequests(s.startup.fields.admin!, rings)));
     strace.proc.kill("SIGINT");
     await strace.done;
   }
@@ -45,7 +56,7 @@ async function syscallsDuring(args: string[]): Promise<StraceTable & { requests:
   const c = summaryCounters(stopped.stdout);
   expect(c.requests).toBeGreaterThanOrEqual(REQUESTS);
   expect(c.requests).toBe(c.responses!);
-  return { ...parseStrace(await Bun.file(out).text()), requests: c.requests! };
+  return { ...parseStrace(await Bun.file(out).text()), requests: c.requests!, perRing };
 }
 
 const names = (t: StraceTable): string[] => t.byName.map((x) => x.name).sort();
@@ -66,6 +77,13 @@ test("spin mode with default settings: syscalls only at idle/busy transitions, n
   console.log(`spin (default budget): ${r.total} syscalls on ringside-ring for ${r.requests} requests: ${JSON.stringify(r.byName)}`);
   expect(names(r).filter((n) => n !== "io_uring_enter")).toEqual([]);
 }, 90_000);
+
+test("spin mode with 2 rings: no system call on either ring thread, both rings serve", async () => {
+  const r = await syscallsDuring(["--mode", "spin", "--spin-budget", "forever", "--sq-idle", "60s"], 2);
+  console.log(`spin, 2 rings (never park): ${r.total} syscalls on ringside-ring-0/1 for ${r.requests} requests (${r.perRing.join(" + ")})`);
+  expect({ total: r.total, byName: r.byName }).toEqual({ total: 0, byName: [] });
+  expect(r.perRing.every((n) => n > 0)).toBe(true);
+}, 120_000);
 
 test("batch mode: the ring thread's one system call is io_uring_enter", async () => {
   // Batch mode submits and waits in io_uring_enter; every socket operation is an SQE.

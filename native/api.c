@@ -23,10 +23,7 @@ static void free_ring(struct ring *r)
 		close(r->listen_fd);
 	if (r->wake_fd >= 0)
 		close(r->wake_fd);
-	if (r->buf_slab)
-		munmap(r->buf_slab, r->buf_slab_len);
-	free(r->conns);
-	free(r->free_slots);
+	free_conns(r);
 }
 
 static void free_server(struct rs_server *s)

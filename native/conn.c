@@ -50,10 +50,9 @@ const char *conn_state_name(enum conn_state s)
 	return s < CONN_STATES ? state_names[s] : "?";
 }
 
-void conn_open(struct conn_http *h, uint8_t *buf)
+void conn_open(struct conn_http *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->buf = buf;
 	h->pending = -1;
 	h->state = CONN_FREE;
 	conn_set_state(h, CONN_READING);
@@ -84,13 +83,13 @@ static void queue_pending(struct conn_http *h, const struct conn_env *env)
 	h->served++;
 }
 
-/* Frames one request at buf + off; false when no more can be framed now. */
-static bool frame_one(struct conn_http *h, uint32_t *off, const struct conn_env *env,
-		      struct conn_tally *t)
+/* Frames one request at win + *off; false when no more can be framed now. */
+static bool frame_one(struct conn_http *h, const uint8_t *win, uint32_t n, uint32_t *off,
+		      const struct conn_env *env, struct conn_tally *t)
 {
 	const struct rs_policy *pol = env->policy;
 	struct rs_request req;
-	int r = rs_frame(h->buf + *off, h->len - *off, pol->max_header, pol->max_body, &req);
+	int r = rs_frame(win + *off, n - *off, pol->max_header, pol->max_body, &req);
 	struct rs_decision d;
 
 	if (r == RS_FRAME_MORE)
@@ -110,16 +109,16 @@ static bool frame_one(struct conn_http *h, uint32_t *off, const struct conn_env 
 	return true;
 }
 
-/* Frames as many requests as the buffer holds, skipping bodies; returns the
- * bytes consumed. */
-static uint32_t frame_requests(struct conn_http *h, const struct conn_env *env,
-			       struct conn_tally *t)
+/* Frames as many requests as win holds, skipping bodies; returns the bytes
+ * consumed. */
+static uint32_t frame_window(struct conn_http *h, const uint8_t *win, uint32_t n,
+			     const struct conn_env *env, struct conn_tally *t)
 {
 	uint32_t off = 0;
 
 	for (;;) {
 		if (h->skip) {
-			uint64_t take = h->skip < h->len - off ? h->skip : h->len - off;
+			uint64_t take = h->skip < n - off ? h->skip : n - off;
 			off += (uint32_t)take;
 			h->skip -= take;
 			if (h->skip)
@@ -130,33 +129,17 @@ static uint32_t frame_requests(struct conn_http *h, const struct conn_env *env,
 				break;
 			queue_pending(h, env);
 		}
-		if (h->close_after || off == h->len || h->nreplies == RS_MAX_IOV)
+		if (h->close_after || off == n || h->nreplies == RS_MAX_IOV)
 			break;
-		if (!frame_one(h, &off, env, t))
+		if (!frame_one(h, win, n, &off, env, t))
 			break;
 	}
 	return off;
 }
 
-static enum conn_io discard_input(struct conn_http *h)
+/* The state after framing: sending what was queued, or reading on. */
+static enum conn_io after_framing(struct conn_http *h)
 {
-	h->len = 0; /* lingering: input is read only to reach the EOF */
-	return CONN_IO_RECV;
-}
-
-enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_env *env,
-			   struct conn_tally *t)
-{
-	uint32_t off;
-
-	h->len += n;
-	if (h->state == CONN_LINGERING)
-		return discard_input(h);
-	off = frame_requests(h, env, t);
-	if (off) {
-		memmove(h->buf, h->buf + off, h->len - off);
-		h->len -= off;
-	}
 	if (h->nreplies) {
 		/* Last only when nothing more is owed: a reply still waiting for
 		 * its body keeps the connection going after this send. */
@@ -167,20 +150,103 @@ enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_en
 	return CONN_IO_RECV;
 }
 
+/* Frames the own buffer; what stays unprocessed moves to its front, and an
+ * emptied buffer goes back. */
+static enum conn_io frame_own(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	uint32_t off = frame_window(h, h->buf, h->len, env, t);
+
+	if (off) {
+		memmove(h->buf, h->buf + off, h->len - off);
+		h->len -= off;
+	}
+	if (!h->len && h->buf) {
+		env->put_buf(env->ctx, h->buf);
+		h->buf = NULL;
+	}
+	return after_framing(h);
+}
+
+bool conn_takes_input(const struct conn_http *h)
+{
+	return h->state == CONN_READING || h->state == CONN_IDLE ||
+	       h->state == CONN_READING_BODY || h->state == CONN_LINGERING;
+}
+
+/* Framed in place: an incomplete rest is kept in an own buffer, unless the
+ * connection closes after these replies (then it is input nobody answers,
+ * and only means the close must linger). */
+static enum conn_io feed_in_place(struct conn_http *h, const uint8_t *data, uint32_t n,
+				  const struct conn_env *env, struct conn_tally *t)
+{
+	uint32_t used = frame_window(h, data, n, env, t), rest = n - used;
+
+	if (rest && h->close_after) {
+		h->linger = true;
+	} else if (rest) {
+		h->buf = env->get_buf(env->ctx);
+		if (!h->buf) {
+			conn_set_state(h, CONN_CLOSING);
+			return CONN_IO_CLOSE;
+		}
+		memcpy(h->buf, data + used, rest);
+		h->len = rest;
+	}
+	return after_framing(h);
+}
+
+enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
+		       const struct conn_env *env, struct conn_tally *t, uint32_t *taken)
+{
+	uint32_t room;
+
+	*taken = 0;
+	if (!conn_takes_input(h))
+		return CONN_IO_NONE;
+	*taken = n;
+	if (h->state == CONN_LINGERING)
+		return CONN_IO_RECV; /* read only to reach the EOF */
+	if (!h->len)
+		return feed_in_place(h, data, n, env, t);
+	room = env->buf_cap - h->len;
+	*taken = n < room ? n : room;
+	memcpy(h->buf + h->len, data, *taken);
+	h->len += *taken;
+	return frame_own(h, env, t);
+}
+
+uint8_t *conn_own_buffer(struct conn_http *h, const struct conn_env *env)
+{
+	if (!h->buf)
+		h->buf = env->get_buf(env->ctx);
+	return h->buf;
+}
+
+enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_env *env,
+			   struct conn_tally *t)
+{
+	h->len += n;
+	if (h->state == CONN_LINGERING) {
+		h->len = 0; /* read only to reach the EOF */
+		return CONN_IO_RECV;
+	}
+	return frame_own(h, env, t);
+}
+
 enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
 {
 	h->nreplies = 0;
 	if (h->state == CONN_SENDING_LAST) {
 		if (h->linger || h->len || h->skip) {
 			conn_set_state(h, CONN_LINGERING);
-			h->len = 0;
+			conn_release(h, env); /* what is left is never answered */
 			return CONN_IO_LINGER;
 		}
 		conn_set_state(h, CONN_CLOSING);
 		return CONN_IO_CLOSE;
 	}
 	if (h->len)
-		return conn_on_input(h, 0, env, t);
+		return frame_own(h, env, t);
 	if (h->skip || h->pending >= 0) {
 		conn_set_state(h, CONN_READING_BODY);
 		return CONN_IO_RECV;
@@ -192,6 +258,14 @@ enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struc
 	}
 	conn_set_state(h, CONN_IDLE);
 	return CONN_IO_RECV;
+}
+
+void conn_release(struct conn_http *h, const struct conn_env *env)
+{
+	if (h->buf)
+		env->put_buf(env->ctx, h->buf);
+	h->buf = NULL;
+	h->len = 0;
 }
 
 enum conn_io conn_on_eof(struct conn_http *h, struct conn_tally *t)

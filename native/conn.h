@@ -35,15 +35,23 @@ enum conn_state { CONN_STATE_LIST(CONN_X_ENUM) CONN_STATES };
 
 /* The I/O step ring.c takes next. */
 enum conn_io {
-	CONN_IO_RECV,   /* read more into buf + len */
+	CONN_IO_RECV,   /* read more */
 	CONN_IO_SEND,   /* send replies[0 .. nreplies) */
 	CONN_IO_LINGER, /* shut the write side, then read and discard to EOF */
 	CONN_IO_CLOSE,  /* close the connection */
+	CONN_IO_NONE,   /* nothing taken: input waits until the replies are sent */
 };
 
+/* What a step needs from the server: the policy, whether it drains, and the
+ * connections' own buffers (buf_cap bytes each, lent while a request is
+ * incomplete). */
 struct conn_env {
 	const struct rs_policy *policy;
 	bool draining;
+	uint32_t buf_cap;
+	uint8_t *(*get_buf)(void *ctx);
+	void (*put_buf)(void *ctx, uint8_t *buf);
+	void *ctx;
 };
 
 /* Counter deltas from one step, added by the caller. */
@@ -55,8 +63,8 @@ struct conn_tally {
 };
 
 struct conn_http {
-	uint8_t *buf;        /* policy->max_header bytes */
-	uint32_t len;        /* bytes held in buf */
+	uint8_t *buf;        /* own buffer (env->buf_cap bytes) while len > 0, else NULL */
+	uint32_t len;        /* unprocessed input held in buf */
 	uint32_t served;     /* replies queued so far (max_requests counts these) */
 	uint64_t skip;       /* request body bytes still to discard */
 	int32_t pending;     /* reply owed once the body is read, or -1 */
@@ -67,12 +75,26 @@ struct conn_http {
 	uint16_t replies[RS_MAX_IOV];
 };
 
-/* A new connection, reading its first request into buf. */
-void conn_open(struct conn_http *h, uint8_t *buf);
-/* n new bytes were appended at buf + len (n may be 0 to reframe what is
- * buffered). Frames every complete request, queues up to RS_MAX_IOV replies. */
+/* A new connection, reading its first request. */
+void conn_open(struct conn_http *h);
+/* n bytes arrived at data (a buffer the caller gets back). With nothing
+ * buffered they are framed where they are and only an incomplete rest is
+ * copied into an own buffer; otherwise they are appended to it first.
+ * Frames every complete request and queues up to RS_MAX_IOV replies. *taken
+ * is how many of the n bytes were taken: all of them, or fewer (none while
+ * replies are being sent, CONN_IO_NONE) when the rest must be offered again
+ * once conn_on_sent has run. */
+enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
+		       const struct conn_env *env, struct conn_tally *t, uint32_t *taken);
+/* The read-into-own-buffer path (no provided buffers): conn_own_buffer gives
+ * the buffer to read into at buf + len, conn_on_input says n bytes landed. */
+uint8_t *conn_own_buffer(struct conn_http *h, const struct conn_env *env);
 enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_env *env,
 			   struct conn_tally *t);
+/* True in the states that take input (READING, IDLE, READING_BODY, LINGERING). */
+bool conn_takes_input(const struct conn_http *h);
+/* Gives the own buffer back (the connection is closing). */
+void conn_release(struct conn_http *h, const struct conn_env *env);
 /* Every queued reply was sent. */
 enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t);
 /* The peer closed its side (recv returned 0). */

@@ -46,6 +46,15 @@ static inline enum op_type ud_type(uint64_t ud) { return (enum op_type)(ud >> 56
 static inline uint32_t ud_gen(uint64_t ud) { return (uint32_t)(ud >> 32) & 0xffffff; }
 static inline uint32_t ud_idx(uint64_t ud) { return (uint32_t)ud; }
 
+#define RS_NO_BUF 0xffff
+
+/* A pipelined batch's sendmsg: lent from a pool while the send is in flight,
+ * so that a connection answering one request at a time carries none. */
+struct sendvec {
+	struct msghdr msg;
+	struct iovec iov[RS_MAX_IOV];
+};
+
 /* One connection slot: the HTTP state machine plus the I/O that serves it. */
 struct conn {
 	struct conn_http http;
@@ -54,12 +63,47 @@ struct conn {
 	uint8_t inflight;      /* operations on fd not yet completed */
 	bool expired;          /* a timeout cancelled its recv or send */
 	bool close_linked;     /* a close is linked behind the queued send */
+	bool recv_armed;       /* a recv is in flight (multishot: until its last CQE) */
+	bool multishot;        /* ... and it is a multishot one */
+	bool paused;           /* we cancelled the multishot: too much input held */
+	bool starved;          /* the buffer ring ran dry under it: re-armed later */
+	bool eof_pending;      /* the peer's EOF, after input still held */
+	uint16_t held_head;    /* provided buffers with input it could not take yet */
+	uint16_t held_tail;
+	uint16_t held_count;
+	uint16_t held_off;     /* bytes of the head buffer already taken */
+	uint32_t sent;         /* bytes of a single reply already sent */
 	uint64_t deadline_ms;  /* header, idle or linger deadline */
-	struct msghdr msg;
-	struct iovec iov[RS_MAX_IOV];
+	struct sendvec *vec;   /* a pipelined batch in flight, or NULL */
 };
 
 struct blob { const uint8_t *ptr; uint32_t len; };
+
+/* Provided buffers (a buffer ring, IORING_REGISTER_PBUF_RING): the kernel
+ * picks one for each receive as data arrives, so an idle connection holds no
+ * input buffer. Buffers with input a connection cannot take yet are held,
+ * chained per connection through next[]. */
+struct bufring {
+	struct io_uring_buf_ring *br;
+	size_t br_len;
+	uint8_t *mem;
+	size_t mem_len;
+	uint32_t count;            /* a power of two */
+	uint32_t size;             /* bytes each */
+	uint32_t out;              /* handed to us by the kernel, not yet given back */
+	uint16_t *next;            /* held chains, by buffer id */
+	uint32_t *len;             /* bytes of input in a held buffer */
+};
+
+/* Fixed-size chunks lent out and given back (own input buffers, sendvecs):
+ * one lazily backed mapping, a free stack. */
+struct pool {
+	uint8_t *mem;
+	size_t mem_len;
+	uint32_t size;
+	uint32_t *free;
+	uint32_t nfree;
+};
 
 /* One ring and the thread that runs it: its own io_uring, listening socket,
  * connection table and counters. Nothing in it is shared with another ring. */
@@ -82,8 +126,13 @@ struct ring {
 	struct conn *conns;
 	uint32_t *free_slots;      /* slot stack, used without fixed files */
 	uint32_t nfree;
-	uint8_t *buf_slab;
-	size_t buf_slab_len;
+	bool provided;             /* input arrives in bufs (else in own buffers) */
+	bool use_multishot;        /* keep-alive connections read with one multishot recv */
+	struct bufring bufs;
+	struct pool inputs;        /* own input buffers, conn_env.buf_cap bytes */
+	struct pool vecs;          /* struct sendvec */
+	uint32_t *starved;         /* connections waiting for provided buffers */
+	uint32_t nstarved;
 
 	uint64_t now_ms;
 	uint64_t next_tick_ms;
@@ -124,12 +173,33 @@ int check_port_free(struct rs_server *s, struct ring *r0);
 int setup_listener(struct ring *r, uint32_t port);
 int setup_cpu_steering(struct rs_server *s);
 int setup_conns(struct ring *r);
+void free_conns(struct ring *r);
 int setup_ring(struct ring *r);
 void set_error(struct ring *r, enum rs_step step, int err);
 uint64_t now_ms(void);
 
+/* bufs.c */
+int pool_init(struct pool *p, uint32_t size, uint32_t count);
+void pool_free(struct pool *p);
+void *pool_get(struct pool *p);
+void pool_put(struct pool *p, void *chunk);
+int setup_bufring(struct ring *r);
+void free_bufring(struct ring *r);
+uint8_t *buf_data(const struct ring *r, uint16_t bid);
+void buf_give_back(struct ring *r, uint16_t bid);
+
+/* io.c: a connection's I/O */
+struct io_uring_sqe *get_sqe(struct ring *r);
+void open_conn(struct ring *r, struct conn *c, int fd);
+void handle_recv(struct ring *r, struct conn *c, const struct io_uring_cqe *cqe);
+void handle_send(struct ring *r, struct conn *c, int res);
+void submit_close(struct ring *r, struct conn *c);
+void expire_conn(struct ring *r, struct conn *c);
+void feed_starved(struct ring *r);
+
 /* ring.c */
 void *ring_thread_main(void *arg);
+void maybe_rearm_accept(struct ring *r);
 
 /* probe.c: the opcodes ring.c submits */
 extern const uint8_t rs_ops_used[];

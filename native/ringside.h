@@ -51,7 +51,9 @@
 	X(RING_AFF, ring_aff)                                                \
 	X(NODROP, nodrop)                                                    \
 	X(REUSEPORT, reuseport)         /* several rings share the port */   \
-	X(CPU_STEERING, cpu_steering)   /* a connection goes to the ring pinned to the CPU that received it */
+	X(CPU_STEERING, cpu_steering)   /* a connection goes to the ring pinned to the CPU that received it */ \
+	X(BUF_RING, buf_ring)           /* input lands in provided buffers */ \
+	X(RECV_MULTISHOT, recv_multishot) /* keep-alive: one multishot recv per connection */
 
 /* The step of rs_start that failed (rs_last_step), so the caller can tell
  * a port in use from a blocked io_uring without reading the message. */
@@ -141,6 +143,7 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(header_timeouts, counter, "connections closed by --header-timeout")  \
 	X(idle_timeouts, counter, "connections closed by --idle-timeout")      \
 	X(lingering_closes, counter, "connections closed after draining unread input") \
+	X(buffer_shortages, counter, "receives that found no provided buffer free (re-armed once some come back)") \
 	X(sq_full, counter, "times the submission queue was full")             \
 	X(cq_overflow, counter, "completion queue overflows")                  \
 	X(parks, counter, "blocking waits of the ring thread")                 \

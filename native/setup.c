@@ -82,18 +82,18 @@ int setup_replies(struct rs_server *s)
 	return build_errors(s, s->reply_mem + off);
 }
 
+/* The connection table and what it lends per connection; the own input
+ * buffers come with the ring (setup_ring), once it is known whether input
+ * arrives in provided buffers. calloc'd and mmap'd memory is touched only as
+ * connections use it. */
 int setup_conns(struct ring *r)
 {
 	uint32_t n = r->nconns;
 
 	r->conns = calloc(n, sizeof(*r->conns));
 	r->free_slots = calloc(n, sizeof(*r->free_slots));
-	/* One lazily backed mapping: untouched buffers cost no memory. */
-	r->buf_slab_len = (size_t)n * r->srv->policy.max_header;
-	r->buf_slab = mmap(NULL, r->buf_slab_len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!r->conns || !r->free_slots || r->buf_slab == MAP_FAILED) {
-		r->buf_slab = NULL;
+	r->starved = calloc(n, sizeof(*r->starved));
+	if (!r->conns || !r->free_slots || !r->starved || pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
 		set_error(r, RS_STEP_ALLOC, ENOMEM);
 		return -ENOMEM;
 	}
@@ -103,11 +103,46 @@ int setup_conns(struct ring *r)
 	return 0;
 }
 
+void free_conns(struct ring *r)
+{
+	free(r->conns);
+	free(r->free_slots);
+	free(r->starved);
+	pool_free(&r->vecs);
+	pool_free(&r->inputs);
+	free_bufring(r);
+}
+
+/* Input buffers: provided ones where the kernel has buffer rings (then a
+ * connection's own buffer holds an incomplete request plus one provided
+ * buffer's worth), else one own buffer per connection, read into directly. */
+static int setup_input(struct ring *r)
+{
+	uint32_t cap = r->srv->policy.max_header;
+
+	if (setup_bufring(r) == 0) {
+		r->provided = true;
+		r->features |= RS_FEAT(BUF_RING);
+		cap += r->bufs.size;
+		/* Multishot recv (6.0+) for connections that send many requests;
+		 * a kernel that rejects it gets single-shot recvs (handle_recv). */
+		r->use_multishot = r->srv->policy.keep_alive;
+	} else {
+		free_bufring(r);
+	}
+	if (pool_init(&r->inputs, cap, r->nconns) < 0) {
+		set_error(r, RS_STEP_ALLOC, ENOMEM);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static unsigned cq_entries_for(const struct ring *r)
 {
-	/* At most a recv or send plus a cancel per connection, plus accepts: the
-	 * CQ holds them all, so it cannot overflow (the kernel clamps to its max). */
-	unsigned want = r->nconns * 2 + r->srv->cfg.entries + 64, n = 1;
+	/* A send, a cancel and a few multishot receives per connection, plus
+	 * accepts: room for them all (the kernel clamps to its max, and NODROP
+	 * keeps what would not fit). */
+	unsigned want = r->nconns * 4 + r->srv->cfg.entries + 64, n = 1;
 	while (n < want)
 		n <<= 1;
 	return n;
@@ -225,5 +260,7 @@ int setup_ring(struct ring *r)
 		r->fixed_files = true;
 		r->features |= RS_FEAT(FIXED_FILES);
 	}
-	return 0;
+	if ((ret = setup_input(r)) < 0)
+		io_uring_queue_exit(&r->uring);
+	return ret;
 }

@@ -12,7 +12,8 @@
  *   - every request read is answered, except one still waiting for its body;
  *   - an error reply is the last one, and nothing is sent after the end;
  *   - without keep-alive, or draining, no reply keeps the connection open;
- *   - split into reads anywhere, the stream gets the same replies and end.
+ *   - split into reads anywhere, the stream gets the same replies and end;
+ *   - read into provided buffers or into an own buffer, likewise.
  * Prefixes are copied to exact-size heap buffers so ASan sees any read past
  * the length given.
  */
@@ -124,10 +125,20 @@ static void check_replies(const struct sim *s)
 	}
 }
 
-/* The client's stream through the connection state machine, whole and split. */
+static void same_outcome(const struct sim *a, const struct sim *b)
+{
+	REQUIRE(a->nsent == b->nsent);
+	REQUIRE(!memcmp(a->sent, b->sent, sizeof(uint16_t) * (size_t)a->nsent));
+	REQUIRE(a->t.requests == b->t.requests && a->t.bad_requests == b->t.bad_requests);
+	REQUIRE(a->t.too_large == b->t.too_large);
+	REQUIRE(sim_same_end(a->h.state, b->h.state));
+}
+
+/* The client's stream through the connection state machine: whole, split,
+ * and read the other way. */
 static void check_conn(const uint8_t *data, size_t size)
 {
-	static struct sim whole, split;
+	static struct sim whole, split, own;
 	bool keep_alive = data[0] & 1, draining = data[0] & 2;
 	uint32_t max_requests = (data[0] >> 2) & 3;
 	size_t cut = size > 2 ? data[1] % size : 0;
@@ -142,10 +153,12 @@ static void check_conn(const uint8_t *data, size_t size)
 	split.env.draining = draining;
 	sim_feed(&split, data, cut);
 	sim_feed(&split, data + cut, size - cut);
-	REQUIRE(split.nsent == whole.nsent);
-	REQUIRE(!memcmp(split.sent, whole.sent, sizeof(uint16_t) * (size_t)whole.nsent));
-	REQUIRE(split.t.requests == whole.t.requests && split.t.bad_requests == whole.t.bad_requests);
-	REQUIRE(sim_same_end(split.h.state, whole.h.state));
+	same_outcome(&split, &whole);
+	sim_open(&own, keep_alive, max_requests);
+	own.env.draining = draining;
+	own.own_mode = true;
+	sim_feed(&own, data, size);
+	same_outcome(&own, &whole);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

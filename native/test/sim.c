@@ -1,15 +1,37 @@
 /* The connection state machine driven without sockets: see sim.h. */
 #include "sim.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* One own buffer, lent and given back as io.c's pool would. */
+static uint8_t *get_own(void *ctx)
+{
+	struct sim *s = ctx;
+
+	if (s->own_lent)
+		abort(); /* a connection has at most one */
+	s->own_lent = true;
+	return s->own;
+}
+
+static void put_own(void *ctx, uint8_t *buf)
+{
+	struct sim *s = ctx;
+
+	if (!s->own_lent || buf != s->own)
+		abort();
+	s->own_lent = false;
+}
 
 void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests)
 {
 	memset(s, 0, sizeof(*s));
 	s->pol = (struct rs_policy){ .keep_alive = keep_alive, .max_requests = max_requests,
 				     .max_header = SIM_CAP, .max_body = 1 << 20 };
-	s->env = (struct conn_env){ .policy = &s->pol };
-	conn_open(&s->h, s->buf);
+	s->env = (struct conn_env){ .policy = &s->pol, .buf_cap = SIM_CAP + SIM_BUF,
+				    .get_buf = get_own, .put_buf = put_own, .ctx = s };
+	conn_open(&s->h);
 	s->io = CONN_IO_RECV;
 }
 
@@ -21,25 +43,60 @@ static void settle(struct sim *s)
 		s->batches++;
 		s->io = conn_on_sent(&s->h, &s->env, &s->t);
 	}
+	if (s->io == CONN_IO_LINGER)
+		s->io = CONN_IO_RECV; /* the ring shuts down, then reads to EOF */
+}
+
+static bool ended(const struct sim *s)
+{
+	return s->h.state == CONN_CLOSING;
+}
+
+/* One provided buffer's worth, offered until the connection took it all. */
+static void feed_buffer(struct sim *s, const uint8_t *p, uint32_t n)
+{
+	uint32_t off = 0, taken;
+
+	while (off < n && !ended(s)) {
+		s->io = conn_feed(&s->h, p + off, n - off, &s->env, &s->t, &taken);
+		if (s->io == CONN_IO_NONE)
+			abort(); /* sends complete at once here: it always takes input */
+		settle(s);
+		off += taken;
+	}
+}
+
+/* Reads straight into the own buffer, as without buffer rings. */
+static void feed_own(struct sim *s, const uint8_t *p, size_t len)
+{
+	while (len && !ended(s)) {
+		uint8_t *buf = conn_own_buffer(&s->h, &s->env);
+		uint32_t room = SIM_CAP - s->h.len;
+		uint32_t n = len < room ? (uint32_t)len : room;
+
+		memcpy(buf + s->h.len, p, n);
+		s->io = conn_on_input(&s->h, n, &s->env, &s->t);
+		settle(s);
+		p += n;
+		len -= n;
+	}
 }
 
 void sim_feed(struct sim *s, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
-	while (len && s->io == CONN_IO_RECV) {
-		bool lingering = s->h.state == CONN_LINGERING;
-		uint32_t room = lingering ? SIM_CAP : SIM_CAP - s->h.len;
-		uint32_t n = len < room ? (uint32_t)len : room;
+	if (s->own_mode) {
+		feed_own(s, p, len);
+		return;
+	}
+	while (len && !ended(s)) {
+		uint32_t n = len < SIM_BUF ? (uint32_t)len : SIM_BUF;
 
-		memcpy(s->h.buf + (lingering ? 0 : s->h.len), p, n);
-		s->io = conn_on_input(&s->h, n, &s->env, &s->t);
-		settle(s);
+		feed_buffer(s, p, n);
 		p += n;
 		len -= n;
 	}
-	if (s->io == CONN_IO_LINGER)
-		s->io = CONN_IO_RECV; /* the ring shuts down, then reads to EOF */
 }
 
 bool sim_same_end(enum conn_state a, enum conn_state b)

@@ -1,13 +1,16 @@
-/* Drives the connection state machine (conn.c) the way ring.c does, without
- * sockets: bytes arrive in reads of at most the buffer's free space, every
- * send completes at once, and each reply sent is recorded. Shared by the
- * unit tests and the fuzzer. */
+/* Drives the connection state machine (conn.c) the way io.c does, without
+ * sockets: input arrives either in provided buffers of SIM_BUF bytes (framed
+ * in place, or appended to an own buffer) or, in own mode, read straight into
+ * the own buffer at most SIM_CAP - len at a time; every send completes at
+ * once, and each reply sent is recorded. Shared by the unit tests and the
+ * fuzzer. */
 #ifndef RINGSIDE_TEST_SIM_H
 #define RINGSIDE_TEST_SIM_H
 
 #include "conn.h"
 
-#define SIM_CAP 1024
+#define SIM_CAP 1024 /* max_header */
+#define SIM_BUF 512  /* a provided buffer */
 #define SIM_MAX_SENT 4096
 
 struct sim {
@@ -15,7 +18,9 @@ struct sim {
 	struct rs_policy pol;
 	struct conn_env env;
 	struct conn_tally t;
-	uint8_t buf[SIM_CAP];
+	bool own_mode;
+	uint8_t own[SIM_CAP + SIM_BUF];
+	bool own_lent;
 	uint16_t sent[SIM_MAX_SENT];
 	int nsent;
 	int batches;
@@ -23,7 +28,7 @@ struct sim {
 };
 
 void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests);
-/* Feeds bytes as recvs would, completing every send the machine asks for. */
+/* Feeds bytes as receives would, completing every send the machine asks for. */
 void sim_feed(struct sim *s, const void *data, size_t len);
 /* A connection that is done closes at once if nothing more has arrived, or
  * lingers if the rest of the stream is already in: both are its end. */

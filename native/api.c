@@ -39,6 +39,7 @@ static int validate(const struct rs_config *c)
 {
 	if (c->mode >= RS_MODES || c->entries == 0 || c->rings == 0 || c->rings > RS_MAX_RINGS ||
 	    c->max_connections < c->rings || c->max_header_bytes < 64 || c->port > 65535 ||
+	    (c->recv_buffers & (c->recv_buffers - 1)) || c->recv_buffers > 32768 ||
 	    !memchr(c->host, 0, sizeof(c->host)))
 		return -EINVAL;
 	for (int k = 0; k < RS_RESP_KINDS; k++)

@@ -57,11 +57,14 @@ void pool_put(struct pool *p, void *chunk)
 	p->free[p->nfree++] = (uint32_t)(((uint8_t *)chunk - p->mem) / p->size);
 }
 
-static uint32_t buf_count(uint32_t nconns)
+/* A quarter of the ring's connections (64 to 1024), unless configured. */
+static uint32_t buf_count(const struct ring *r)
 {
 	uint32_t n = BUF_COUNT_MIN;
 
-	while (n < nconns / 4 && n < BUF_COUNT_MAX)
+	if (r->srv->cfg.recv_buffers)
+		return r->srv->cfg.recv_buffers;
+	while (n < r->nconns / 4 && n < BUF_COUNT_MAX)
 		n <<= 1;
 	return n;
 }
@@ -88,7 +91,7 @@ int setup_bufring(struct ring *r)
 	struct io_uring_buf_reg reg;
 	long page = sysconf(_SC_PAGESIZE);
 
-	b->count = buf_count(r->nconns);
+	b->count = buf_count(r);
 	b->size = BUF_SIZE;
 	b->br_len = ((b->count * sizeof(struct io_uring_buf) + (size_t)page - 1) / (size_t)page) * (size_t)page;
 	b->br = map(b->br_len);

@@ -127,17 +127,24 @@ static void unstarve(struct ring *r, struct conn *c)
 	}
 }
 
+/* Re-arms as many starved connections as there are buffers free, from
+ * where the last round stopped, so that each gets its turn. */
 void feed_starved(struct ring *r)
 {
-	if (!r->nstarved || r->bufs.count - r->bufs.out < r->bufs.count / 4)
-		return;
-	for (uint32_t i = 0; i < r->nconns && r->nstarved; i++) {
-		struct conn *c = &r->conns[i];
+	uint32_t quarter = r->bufs.count / 4 ? r->bufs.count / 4 : 1;
+	uint32_t free_bufs = r->bufs.count - r->bufs.out;
 
+	if (!r->nstarved || free_bufs < quarter)
+		return;
+	for (uint32_t n = 0; n < r->nconns && r->nstarved && free_bufs; n++) {
+		struct conn *c = &r->conns[r->starve_cursor];
+
+		r->starve_cursor = (r->starve_cursor + 1) % r->nconns;
 		if (!c->starved)
 			continue;
 		unstarve(r, c);
 		ensure_recv(r, c);
+		free_bufs--;
 	}
 }
 

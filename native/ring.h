@@ -131,8 +131,8 @@ struct ring {
 	struct bufring bufs;
 	struct pool inputs;        /* own input buffers, conn_env.buf_cap bytes */
 	struct pool vecs;          /* struct sendvec */
-	uint32_t *starved;         /* connections waiting for provided buffers */
-	uint32_t nstarved;
+	uint32_t nstarved;         /* connections waiting for provided buffers */
+	uint32_t starve_cursor;    /* where feed_starved looks next */
 
 	uint64_t now_ms;
 	uint64_t next_tick_ms;

@@ -118,6 +118,7 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(uint32_t, u32, max_requests, 0, -)   /* per connection, 0 = unlimited */ \
 	X(uint32_t, u32, idle_timeout_ms, 0, -)                                 \
 	X(uint32_t, u32, header_timeout_ms, 0, -)                               \
+	X(uint32_t, u32, recv_buffers, 0, -)   /* provided buffers per ring, a power of two; 0: by connections */ \
 	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) /* copied at start */ \
 	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
 

@@ -92,8 +92,7 @@ int setup_conns(struct ring *r)
 
 	r->conns = calloc(n, sizeof(*r->conns));
 	r->free_slots = calloc(n, sizeof(*r->free_slots));
-	r->starved = calloc(n, sizeof(*r->starved));
-	if (!r->conns || !r->free_slots || !r->starved || pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
+	if (!r->conns || !r->free_slots || pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
 		set_error(r, RS_STEP_ALLOC, ENOMEM);
 		return -ENOMEM;
 	}
@@ -107,7 +106,6 @@ void free_conns(struct ring *r)
 {
 	free(r->conns);
 	free(r->free_slots);
-	free(r->starved);
 	pool_free(&r->vecs);
 	pool_free(&r->inputs);
 	free_bufring(r);
@@ -127,6 +125,8 @@ static int setup_input(struct ring *r)
 		/* Multishot recv (6.0+) for connections that send many requests;
 		 * a kernel that rejects it gets single-shot recvs (handle_recv). */
 		r->use_multishot = r->srv->policy.keep_alive;
+		if (r->use_multishot)
+			r->features |= RS_FEAT(RECV_MULTISHOT);
 	} else {
 		free_bufring(r);
 	}

@@ -50,8 +50,9 @@ function describe(o: OptionSpec, from: From): string {
 
 function parseInt10(o: OptionSpec, text: string, from: From): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(n) || n < o.min! || n > o.max!) {
-    throw usageError(`${describe(o, from)} must be a whole number from ${o.min} to ${o.max}, got '${text}'`);
+  if (!Number.isSafeInteger(n) || n < o.min! || n > o.max! || (o.pow2 && n & (n - 1))) {
+    const pow2 = o.pow2 ? ", 0 or a power of two," : "";
+    throw usageError(`${describe(o, from)} must be a whole number from ${o.min} to ${o.max}${pow2 || ","} got '${text}'`);
   }
   return n;
 }

@@ -23,6 +23,8 @@ export interface OptionSpec {
   native?: string;
   /** Its native value when the option is not given and has no default: a library constant. */
   nativeUnset?: string;
+  /** Whole numbers: 0 or a power of two only. */
+  pow2?: boolean;
   /** Durations: the word that means "never", and the library constant it encodes as. */
   forever?: { word: string; constant: string };
 }
@@ -43,6 +45,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: "cpu", kind: "cpus", env: "RINGSIDE_CPU", native: "ring_cpus", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "LIST", help: "pin ring K's thread to the K-th CPU of LIST (1,2,3 or 1-3; default: unpinned); pinned rings get the connections their CPU receives" },
   { flag: "sq-idle", kind: "duration", env: "RINGSIDE_SQ_IDLE", native: "sq_idle_ms", def: "100ms", unit: "ms", min: 1, max: 60_000, help: "idle time before the SQPOLL kernel thread sleeps (as long as the spin budget by default, so both stop burning CPU together)" },
   { flag: "spin-budget", kind: "duration", env: "RINGSIDE_SPIN_BUDGET", native: "spin_budget_ms", forever: { word: "forever", constant: "RS_SPIN_FOREVER" }, def: "100ms", unit: "ms", min: 0, max: 3_600_000, help: "spin mode: idle time before the ring thread parks in a blocking wait; 'forever' never parks" },
+  { flag: "recv-buffers", kind: "int", env: "RINGSIDE_RECV_BUFFERS", native: "recv_buffers", def: "0", min: 0, max: 32768, pow2: true, arg: "N", help: "provided receive buffers (2 KiB each) per ring, a power of two; 0: a quarter of the ring's connections, 64 to 1024. When all are in use, receives wait for one (counted in buffer_shortages)" },
   { flag: "max-connections", kind: "int", env: "RINGSIDE_MAX_CONNECTIONS", native: "max_connections", def: "4096", min: 1, max: 65536, help: "open connections at most, split between the rings; the rest wait in the listen backlog" },
   { flag: "backlog", kind: "int", env: "RINGSIDE_BACKLOG", native: "backlog", def: "4096", min: 1, max: 65535, help: "listen backlog (capped by net.core.somaxconn)" },
   { flag: "max-header-size", kind: "int", env: "RINGSIDE_MAX_HEADER_SIZE", native: "max_header_bytes", def: "8192", min: 256, max: 1 << 20, help: "request header block limit in bytes (over it: 431)" },

@@ -343,6 +343,29 @@ static void test_byte_classes(void)
 	}
 }
 
+/* The same in long targets and values, the byte at every offset of the
+ * words the framer skips eight at a time. */
+static void test_byte_classes_in_words(void)
+{
+	static const char target[] = "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.0\r\n\r\n";
+	static const char value[] = "GET / HTTP/1.0\r\nX: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\r\n\r\n";
+	char tmpl[sizeof(value)];
+
+	for (size_t at = 0; at < 32; at++) {
+		for (int b = 0; b < 256; b++) {
+			int vchar = b >= 0x21 && b <= 0x7e;
+			int ok_value = vchar || b >= 0x80 || b == ' ' || b == '\t';
+
+			memcpy(tmpl, target, sizeof(target));
+			tmpl[5 + at] = '@';
+			CHECK(accepts_byte(tmpl, b) == vchar);
+			memcpy(tmpl, value, sizeof(value));
+			tmpl[19 + at] = '@';
+			CHECK(b == '\r' || b == '\n' || accepts_byte(tmpl, b) == ok_value);
+		}
+	}
+}
+
 /* A request of exactly len bytes: padding in an X-Pad field. */
 static size_t build_request(char *buf, size_t len, const char *lead)
 {
@@ -422,6 +445,7 @@ int run_http_tests(void)
 	test_fields();
 	test_connection();
 	test_byte_classes();
+	test_byte_classes_in_words();
 	test_limits();
 	return 0;
 }

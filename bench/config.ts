@@ -198,7 +198,7 @@ export const QUICK: Sizes = {
 };
 
 /** ringside's defaults, as its own CLI parses them (no flags, no env). */
-const CONFIG_DEFAULTS = parseConfig([], {});
+const CONFIG_DEFAULTS = await parseConfig([], {});
 const ms = (field: string): number => {
   const v = CONFIG_DEFAULTS.native[field];
   if (typeof v !== "number") throw new Error(`ringside's default ${field} is not a number of ms`);

@@ -3,9 +3,7 @@
 // machine. The budget is the smaller of the CPUs it may run on
 // (sched_getaffinity) and its cgroup's CPU quota (cgroup v2 cpu.max, v1
 // cfs_quota_us/cfs_period_us, the tightest on the way to the root).
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative } from "node:path";
 import { usageError } from "./errors.ts";
 
 export type ModeName = "spin" | "sqpoll" | "batch";
@@ -21,19 +19,26 @@ export interface Budget {
   fake?: boolean;
 }
 
-const read = (path: string): string | undefined => {
+async function read(path: string): Promise<string | undefined> {
   try {
-    return readFileSync(path, "utf8").trim();
+    return (await Bun.file(path).text()).trim();
   } catch {
     return undefined;
   }
-};
+}
+
+/** path below root, without the leading slash ("" for root itself); undefined outside it. */
+function below(root: string, path: string): string | undefined {
+  const r = root.endsWith("/") ? root : `${root}/`;
+  if (path === root) return "";
+  return path.startsWith(r) ? path.slice(r.length) : undefined;
+}
 
 interface Mount { root: string; point: string; fstype: string; options: string }
 
 /** /proc/self/mountinfo's cgroup mounts. */
-function cgroupMounts(): Mount[] {
-  return (read("/proc/self/mountinfo") ?? "").split("\n").flatMap((line) => {
+async function cgroupMounts(): Promise<Mount[]> {
+  return ((await read("/proc/self/mountinfo")) ?? "").split("\n").flatMap((line) => {
     const [left, right] = line.split(" - ");
     const f = left?.split(" ") ?? [];
     const [fstype, , options] = right?.split(" ") ?? [];
@@ -44,22 +49,21 @@ function cgroupMounts(): Mount[] {
 /** The directories of this process's cgroup, from its own up to the mount's root. */
 function cgroupDirs(mount: Mount, path: string): string[] {
   const dirs: string[] = [];
-  let rel = relative(mount.root, path);
-  if (rel.startsWith("..")) rel = ""; // outside the mount's view: its root is all we see
+  let rel = below(mount.root, path) ?? ""; // outside the mount's view: its root is all we see
   for (;;) {
-    dirs.push(join(mount.point, rel));
-    if (!rel || rel === ".") return dirs;
+    dirs.push(rel ? `${mount.point}/${rel}` : mount.point);
+    if (!rel) return dirs;
     rel = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
   }
 }
 
-function quotaAt(mount: Mount, dir: string): number | undefined {
+async function quotaAt(mount: Mount, dir: string): Promise<number | undefined> {
   if (mount.fstype === "cgroup2") {
-    const [max, period] = read(join(dir, "cpu.max"))?.split(/\s+/) ?? [];
+    const [max, period] = (await read(`${dir}/cpu.max`))?.split(/\s+/) ?? [];
     return max && max !== "max" ? Number(max) / Number(period) : undefined;
   }
-  const quota = Number(read(join(dir, "cpu.cfs_quota_us")) ?? -1);
-  const period = Number(read(join(dir, "cpu.cfs_period_us")) ?? 0);
+  const quota = Number((await read(`${dir}/cpu.cfs_quota_us`)) ?? -1);
+  const period = Number((await read(`${dir}/cpu.cfs_period_us`)) ?? 0);
   return quota > 0 && period > 0 ? quota / period : undefined;
 }
 
@@ -71,15 +75,15 @@ function cpuMount(mounts: Mount[], controllers: string): Mount | undefined {
 }
 
 /** The tightest CPU quota on this process's cgroup path, in CPUs. */
-export function cgroupQuota(): number | undefined {
-  const mounts = cgroupMounts();
+export async function cgroupQuota(): Promise<number | undefined> {
+  const mounts = await cgroupMounts();
   let tightest: number | undefined;
-  for (const line of (read("/proc/self/cgroup") ?? "").split("\n")) {
+  for (const line of ((await read("/proc/self/cgroup")) ?? "").split("\n")) {
     const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
     const mount = path === undefined ? undefined : cpuMount(mounts, controllers!);
     if (!mount) continue;
     for (const dir of cgroupDirs(mount, path!)) {
-      const q = quotaAt(mount, dir);
+      const q = await quotaAt(mount, dir);
       if (q !== undefined) tightest = Math.min(tightest ?? q, q);
     }
   }
@@ -88,7 +92,7 @@ export function cgroupQuota(): number | undefined {
 
 /** This process's CPU budget. RINGSIDE_TEST_CPU_BUDGET=N stands in for it:
  * for tests only, to see what a bigger machine would get. */
-export function readBudget(env: Record<string, string | undefined> = process.env): Budget {
+export async function readBudget(env: Record<string, string | undefined> = process.env): Promise<Budget> {
   const fake = env.RINGSIDE_TEST_CPU_BUDGET;
   if (fake) {
     const cpus = Number(fake);
@@ -96,7 +100,7 @@ export function readBudget(env: Record<string, string | undefined> = process.env
     return { affinity: Math.ceil(cpus), cpus, fake: true };
   }
   const affinity = availableParallelism();
-  const quota = cgroupQuota();
+  const quota = await cgroupQuota();
   return { affinity, quota, cpus: Math.min(affinity, quota ?? Infinity) };
 }
 

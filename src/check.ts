@@ -1,9 +1,9 @@
 // `--check URL`: one GET, exit 0 when the answer's status is below 500 and 1
 // otherwise (refused, timed out, 5xx, not HTTP). Made for a container
-// HEALTHCHECK: no curl in the image, no proxy env honoured, no library load.
+// HEALTHCHECK: no curl in the image, no proxy env honoured, no library load,
+// and Bun's own socket rather than node:net (which costs ~6 ms to load).
 // A URL that is only a path ("/", "/readyz") is sent to this server's own
 // --host/--port, so the check follows PORT and HOST in the environment.
-import { connect } from "node:net";
 import { bracketed, loopbackFor, urlOf } from "./address.ts";
 import { usageError } from "./errors.ts";
 import type { Log } from "./log.ts";
@@ -38,26 +38,37 @@ export function checkTarget(url: string, own: { host: string; port: number }): T
 function fetchStatus(t: Target, timeoutMs: number): Promise<number | string> {
   return new Promise((resolve) => {
     let head = "";
-    const sock = connect({ host: t.host, port: t.port });
+    let settled = false;
+    let sock: Bun.Socket | undefined;
     const done = (v: number | string): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      sock.destroy();
+      sock?.terminate();
       resolve(v);
     };
     const timer = setTimeout(() => done(`no answer in ${timeoutMs} ms`), timeoutMs);
-    sock.setEncoding("latin1");
-    sock.on("connect", () => {
-      sock.write(`GET ${t.path} HTTP/1.1\r\nHost: ${bracketed(t.host)}:${t.port}\r\nUser-Agent: ringside-check\r\nConnection: close\r\n\r\n`);
-    });
-    sock.on("data", (chunk: string) => {
-      head += chunk;
-      const eol = head.indexOf("\r\n");
-      if (eol < 0 && head.length < 1024) return;
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-      done(m ? Number(m[1]) : `not an HTTP response: '${head.slice(0, 40)}'`);
-    });
-    sock.on("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-    sock.on("end", () => done("closed before a status line"));
+    const failed = (e: unknown): void => done((e as NodeJS.ErrnoException).code ?? String(e));
+    Bun.connect({
+      hostname: t.host,
+      port: t.port,
+      socket: {
+        open(s) {
+          sock = s;
+          s.write(`GET ${t.path} HTTP/1.1\r\nHost: ${bracketed(t.host)}:${t.port}\r\nUser-Agent: ringside-check\r\nConnection: close\r\n\r\n`);
+        },
+        data(_s, chunk) {
+          head += new TextDecoder("latin1").decode(chunk);
+          if (!head.includes("\r\n") && head.length < 1024) return;
+          const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+          done(m ? Number(m[1]) : `not an HTTP response: '${head.slice(0, 40)}'`);
+        },
+        end: () => done("closed before a status line"),
+        close: () => done("closed before a status line"),
+        error: (_s, e) => failed(e),
+        connectError: (_s, e) => failed(e),
+      },
+    }).catch(failed);
   });
 }
 

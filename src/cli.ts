@@ -1,30 +1,34 @@
 #!/usr/bin/env bun
 // `bun run serve`: flags and env in, exit code out. 0 ok, 1 runtime failure,
 // 2 bad usage; every failure a user can cause is one line, never a stack.
-// Each command loads only what it needs: --help and --version no server
-// code, --check no library.
+// Each command loads only what it needs: --help and --version the options
+// table, --check a socket, --doctor the probe; serving the library and, only
+// when their flags ask, the admin listener and the fallback.
 import pkg from "../package.json" with { type: "json" };
-import { parseConfig, readArgs } from "./config.ts";
 import { RingsideError } from "./errors.ts";
-import { Log } from "./log.ts";
+import { Log, out } from "./log.ts";
 import { usage } from "./options.ts";
+import { readArgs, type Reader } from "./reader.ts";
 
-async function run(argv: string[], log: Log): Promise<number> {
+async function checkOnly(args: Reader, log: Log): Promise<number> {
+  const { check } = await import("./check.ts");
+  return check(args.str("check"), { host: args.host("host"), port: args.int("port")! }, log);
+}
+
+async function run(argv: string[]): Promise<number> {
   const args = readArgs(argv, process.env);
   if (args.bool("help")) {
-    process.stdout.write(usage(pkg.version) + "\n");
+    out(usage(pkg.version));
     return 0;
   }
   if (args.bool("version")) {
-    process.stdout.write(`ringside ${pkg.version}\n`);
+    out(`ringside ${pkg.version}`);
     return 0;
   }
-  const cfg = parseConfig(argv, process.env);
-  log = new Log(cfg.logFormat, cfg.quiet);
-  if (args.has("check")) {
-    const { check } = await import("./check.ts");
-    return check(args.str("check"), cfg, log);
-  }
+  const log = new Log(args.choice<"text" | "json">("log-format"), args.bool("quiet"));
+  if (args.has("check")) return checkOnly(args, log);
+  const { parseConfig } = await import("./config.ts");
+  const cfg = await parseConfig(argv, process.env);
   if (args.bool("doctor")) {
     const { doctor } = await import("./doctor.ts");
     return doctor(cfg);
@@ -34,11 +38,11 @@ async function run(argv: string[], log: Log): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const log = new Log(argv.includes("json") ? "json" : "text", false);
   try {
-    return await run(argv, log);
+    return await run(argv);
   } catch (e) {
     if (e instanceof RingsideError) {
+      const log = new Log(argv.includes("json") ? "json" : "text", false);
       log.error(e.code, e.message, e.errno ? { errno: e.errno } : {});
       return e.code === "usage" ? 2 : 1;
     }

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { pickLayout, readBudget, type Budget } from "./budget.ts";
 import type { Config, ModeName } from "./config.ts";
+import { out } from "./log.ts";
 import { abiDescription, probe as probeRing, type Probe } from "./native.ts";
 
 const IORING_SETUP_SQPOLL = 1 << 1;
@@ -96,13 +97,13 @@ function neededLine(p: Probe): string {
   return missing.length ? `MISSING ${missing.join(" ")} (kernel too old for ringside)` : `all present (${used.join(" ")})`;
 }
 
-export function doctor(cfg: Config): number {
+export async function doctor(cfg: Config): Promise<number> {
   const report: Array<[string, string]> = [
     ["kernel", release()],
     ["kernel.io_uring_disabled", ioUringDisabled()],
     ["seccomp", seccomp()],
   ];
-  const budget = readBudget();
+  const budget = await readBudget();
   report.push(["cpus", budgetLine(budget)]);
   const setup = probe(0);
   const sqpoll = setup.ok ? probe(IORING_SETUP_SQPOLL) : setup;
@@ -119,10 +120,10 @@ export function doctor(cfg: Config): number {
   const how = cfg.layoutWhy ? `auto: ${cfg.layoutWhy}` : "--mode and --rings as given";
   report.push(["configured mode", `${mode}${rings(cfg.rings)} (${how}): ${outcome}`]);
   if (cfg.logFormat === "json") {
-    process.stdout.write(JSON.stringify(Object.fromEntries(report)) + "\n");
+    out(JSON.stringify(Object.fromEntries(report)));
   } else {
     const width = Math.max(...report.map(([k]) => k.length));
-    process.stdout.write(report.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}`).join("\n") + "\n");
+    out(report.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${v}`).join("\n"));
   }
   return runs ? 0 : 1;
 }

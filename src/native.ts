@@ -5,21 +5,24 @@
 // enum's value: a new config field is a line in native/ringside.h and one in
 // src/options.ts.
 import { dlopen, FFIType, ptr, toArrayBuffer, type Pointer } from "bun:ffi";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { errnoName, RingsideError } from "./errors.ts";
 
-export const NATIVE_DIR = join(import.meta.dir, "..", "native");
-const DEFAULT_LIB = join(NATIVE_DIR, "build", "libringside.so");
+export const NATIVE_DIR = `${import.meta.dir}/../native`;
+const DEFAULT_LIB = `${NATIVE_DIR}/build/libringside.so`;
 const ABI_VERSION = 2;
 
 // ---- building and loading ---------------------------------------------------
 
+/** A file's mtime in ms, 0 when it does not exist (Bun.file stats without node:fs). */
+function mtime(path: string): number {
+  const t = Bun.file(path).lastModified;
+  return t >= 2 ** 52 - 1 ? 0 : t;
+}
+
+/** The newest of native/'s sources: about 30 stats, 0.03 ms. */
 function newestSource(): number {
-  let newest = 0;
-  for (const name of readdirSync(NATIVE_DIR)) {
-    if (/\.(c|h)$/.test(name) || name === "Makefile") newest = Math.max(newest, statSync(join(NATIVE_DIR, name)).mtimeMs);
-  }
+  let newest = mtime(`${NATIVE_DIR}/Makefile`);
+  for (const name of new Bun.Glob("*.{c,h}").scanSync({ cwd: NATIVE_DIR })) newest = Math.max(newest, mtime(`${NATIVE_DIR}/${name}`));
   return newest;
 }
 
@@ -33,10 +36,11 @@ function buildHint(output: string): string {
 export function ensureLibrary(): string {
   const override = process.env.RINGSIDE_LIB;
   if (override) {
-    if (!existsSync(override)) throw new RingsideError("load", `RINGSIDE_LIB=${override} does not exist; unset it to build native/ automatically`);
+    if (!mtime(override)) throw new RingsideError("load", `RINGSIDE_LIB=${override} does not exist; unset it to build native/ automatically`);
     return override;
   }
-  if (existsSync(DEFAULT_LIB) && statSync(DEFAULT_LIB).mtimeMs >= newestSource()) return DEFAULT_LIB;
+  const built = mtime(DEFAULT_LIB);
+  if (built && built >= newestSource()) return DEFAULT_LIB;
   if (!Bun.which("make") || !Bun.which(process.env.CC ?? "cc")) {
     throw new RingsideError("build", "cannot build native/: no C compiler or make; apt-get install gcc make liburing-dev");
   }

@@ -9,7 +9,8 @@ import { OPTIONS } from "../src/options.ts";
 import { RESPONSE_KINDS } from "../src/response.ts";
 
 const d = abiDescription();
-const defaults = (): NativeFields => parseConfig([], {}).native;
+const base: NativeFields = (await parseConfig([], {})).native;
+const defaults = (): NativeFields => ({ ...base });
 
 function abiError(fn: () => unknown): string {
   try {
@@ -40,8 +41,8 @@ test("an enum value the library does not know is caught", () => {
   expect(abiError(() => encodeConfig({ ...defaults(), mode: "warp" }))).toMatch(/'warp' is not a value of enum mode/);
 });
 
-test("values land at the offsets the library gives, enums and constants by name", () => {
-  const cfg = parseConfig(["--port", "4321", "--mode", "batch", "--keep-alive"], {});
+test("values land at the offsets the library gives, enums and constants by name", async () => {
+  const cfg = await parseConfig(["--port", "4321", "--mode", "batch", "--keep-alive"], {});
   const bytes = encodeConfig(cfg.native);
   const view = new DataView(bytes.buffer);
   const at = (name: string): number => d.config.fields.find((f) => f.name === name)!.offset;
@@ -50,9 +51,9 @@ test("values land at the offsets the library gives, enums and constants by name"
   expect(view.getUint32(at("keep_alive"), true)).toBe(1);
   expect(view.getUint32(at("rings"), true)).toBe(cfg.rings);
   expect(view.getInt32(at("ring_cpus"), true)).toBe(d.constants.RS_NO_CPU!);
-  const pinned = new DataView(encodeConfig(parseConfig(["--mode", "spin", "--rings", "2", "--cpu", "1,0"], {}).native).buffer);
+  const pinned = new DataView(encodeConfig((await parseConfig(["--mode", "spin", "--rings", "2", "--cpu", "1,0"], {})).native).buffer);
   expect([0, 1, 2].map((k) => pinned.getInt32(at("ring_cpus") + 4 * k, true))).toEqual([1, 0, d.constants.RS_NO_CPU!]);
-  const forever = encodeConfig(parseConfig(["--mode", "spin", "--spin-budget", "forever"], {}).native);
+  const forever = encodeConfig((await parseConfig(["--mode", "spin", "--spin-budget", "forever"], {})).native);
   expect(new DataView(forever.buffer).getUint32(at("spin_budget_ms"), true)).toBe(d.constants.RS_SPIN_FOREVER!);
 });
 

@@ -49,10 +49,10 @@ describe("the Bun.serve fallback", () => {
   });
 
   // Directly, on real sockets: what the fallback serves for other configurations.
-  const fallback = (args: string[]): FallbackServer => FallbackServer.start(parseConfig(["--host", "127.0.0.1", "--port", "0", ...args], {}), "io_uring_blocked");
+  const fallback = async (args: string[]): Promise<FallbackServer> => FallbackServer.start(await parseConfig(["--host", "127.0.0.1", "--port", "0", ...args], {}), "io_uring_blocked");
 
   test("the same status, headers and body; closes like the native default; counts", async () => {
-    const f = fallback(["--status", "202", "--header", "X-Served-By: ringside", "--body", "hi\n"]);
+    const f = await fallback(["--status", "202", "--header", "X-Served-By: ringside", "--body", "hi\n"]);
     try {
       const res = await fetch(`http://127.0.0.1:${f.port}/any`);
       expect([res.status, res.headers.get("content-type"), res.headers.get("x-served-by"), res.headers.get("connection")]).toEqual([202, "text/html", "ringside", "close"]);
@@ -67,7 +67,7 @@ describe("the Bun.serve fallback", () => {
   });
 
   test("204 has no body; stop drains to stopped", async () => {
-    const f = fallback(["--status", "204", "--keep-alive"]);
+    const f = await fallback(["--status", "204", "--keep-alive"]);
     const res = await fetch(`http://127.0.0.1:${f.port}/`);
     expect([res.status, await res.text()]).toEqual([204, ""]);
     f.stop(1000);

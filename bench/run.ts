@@ -18,7 +18,7 @@ import { costPhase } from "./cost-phase.ts";
 import { coldStart } from "./hyperfine.ts";
 import { machine, type Machine } from "./machine.ts";
 import { log, type Ctx } from "./measure.ts";
-import { Monitor } from "./monitor.ts";
+import { Monitor, conntrack } from "./monitor.ts";
 import { loadPhase, pinningPhase } from "./phases.ts";
 import { killAll, run, runOk } from "./proc.ts";
 import { quotaPhase } from "./quota-phase.ts";
@@ -204,6 +204,17 @@ function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: 
   };
 }
 
+/** A full conntrack table drops new connections' packets: every close-mode figure and server start then waits on SYN retries. */
+function conntrackAnomaly(ctx: Ctx): void {
+  const phases = [...ctx.monitor.conntrackFull];
+  if (!phases.length) return;
+  const max = conntrack()?.max ?? "?";
+  ctx.anomalies.push(
+    `the kernel's conntrack table was full (>= 95% of nf_conntrack_max ${max}) during: ${phases.join(", ")}: packets of new connections were dropped (SYN retried after 1 s), ` +
+      `so close-mode figures and connection set-up in those phases are not the servers' (closed connections stay tracked for nf_conntrack_tcp_timeout_time_wait)`,
+  );
+}
+
 /** A full or quick run; returns the files written. */
 async function measureAndReport(ctx: Ctx, forced: Pinning | undefined, only: SidePhase[] | undefined, outDir: string, latest: boolean): Promise<string[]> {
   const started = performance.now();
@@ -218,6 +229,7 @@ async function measureAndReport(ctx: Ctx, forced: Pinning | undefined, only: Sid
   const measured = await measureAll(ctx, forced, phase, only);
   phase("report");
   const noise = ctx.monitor.stop();
+  conntrackAnomaly(ctx);
   const treeAtEnd = await treeState();
   if (treeAtEnd !== treeAtStart) ctx.anomalies.push(`the server changed during the run: at start ${treeAtStart}; at end ${treeAtEnd}`);
   const results = assemble(ctx, measured, facts, startedAt, { start: treeAtStart, end: treeAtEnd }, noise);

@@ -1,5 +1,5 @@
 // What the benchmark runs: the servers, the pinning policies it tries, and the
-// sizes of everything for a full run and for --quick (CI, under 60 s).
+// sizes of everything for a full run and for --quick (CI, under 75 s).
 import { parseConfig } from "../src/config.ts";
 import { DEFAULT_BODY } from "../src/response.ts";
 
@@ -108,6 +108,18 @@ export function pinningByName(name: string): Pinning {
   return p;
 }
 
+/** A phase that starts rows of servers side by side (rings, quota, budget): rounds x
+ * connection modes x rows, one server start (warm-up, then one wrk run) each. */
+export interface PhaseSizes {
+  rounds: number;
+  wrkS: number;
+  warmupS: number;
+  connections: number;
+  conns: readonly ConnMode[];
+  /** The rows (keys) to run; every row when absent. */
+  rows?: readonly string[];
+}
+
 export interface Sizes {
   quick: boolean;
   rounds: number;
@@ -144,6 +156,10 @@ export interface Sizes {
     /** wrk runs this long before SIGTERM in the stop-under-load measurement. */
     stopAfterMs?: number;
   };
+  /** The rings, quota and budget phases; absent in results from before they existed. */
+  rings?: PhaseSizes;
+  quota?: PhaseSizes;
+  budget?: PhaseSizes;
   /** Hard limits so nothing hangs: per wrk/ab/hyperfine invocation. */
   timeoutMs: number;
   /** Longest wait, over the whole run, for other work on the machine to calm down. */
@@ -169,6 +185,10 @@ export const FULL: Sizes = {
   cold: { rounds: 5, runs: 4, warmup: 1 },
   batch: { requests: 10_000, runs: 3 },
   cost: { perfS: 1, perfRuns: 3, straceS: 2, connections: 64, profileS: 2, idleS: 10, footprintConnections: 4000, stopAfterMs: 500 },
+  // 2 s runs: these three phases restart a server for every point (~11 minutes together).
+  rings: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: CONN_MODES },
+  quota: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: CONN_MODES },
+  budget: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive", "close"] },
   timeoutMs: 120_000,
   quietBudgetS: 90,
   retryBudget: 20,
@@ -192,6 +212,11 @@ export const QUICK: Sizes = {
   // Every server and both connection modes appear at least once.
   costVariants: ["nginx/keep-alive", "bun/close", "spin/keep-alive", "batch/close"],
   cost: { perfS: 1, perfRuns: 1, straceS: 1, connections: 64, profileS: 1, idleS: 0.5, footprintConnections: 1000, stopAfterMs: 300 },
+  // One connection mode, and only rows whose start or figures take another path (several
+  // rings, workers or processes; a quota; taskset; the default's startup line).
+  rings: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["ring1", "ring2", "nginx2", "bun2"] },
+  quota: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["nginx", "batch", "default"] },
+  budget: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["unrestricted/default", "unrestricted/batch", "taskset/default"] },
   timeoutMs: 30_000,
   quietBudgetS: 3,
   retryBudget: 0,

@@ -63,6 +63,9 @@ export async function machine(): Promise<Machine> {
       "net.core.somaxconn": readTrim("/proc/sys/net/core/somaxconn"),
       "net.ipv4.ip_local_port_range": readTrim("/proc/sys/net/ipv4/ip_local_port_range").replace(/\s+/, "-"),
       "kernel.io_uring_disabled": readTrim("/proc/sys/kernel/io_uring_disabled"),
+      // Close-mode runs open tens of thousands of connections a second; a full table drops new ones.
+      "net.netfilter.nf_conntrack_max": readTrim("/proc/sys/net/netfilter/nf_conntrack_max"),
+      "net.netfilter.nf_conntrack_tcp_timeout_time_wait": readTrim("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_time_wait"),
     },
   };
 }

@@ -1,5 +1,7 @@
 // The Markdown report: one function per section, each returning its lines.
 import { CONN_MODES, LABELS, PINNINGS, PIPELINE_DEPTH, SERVERS, isRing, type ConnMode, type ServerName } from "./config.ts";
+import { plural, table, verdict } from "./md.ts";
+import { budgetSection, quotaSection, ringsSection } from "./phase-markdown.ts";
 import { bestRing, row } from "./report.ts";
 import { fmt, fmtSpread, type Spread } from "./stats.ts";
 import type { CostResult, LoadRun, Results, Target, ThroughputRow } from "./types.ts";
@@ -18,15 +20,6 @@ function pct(x: number): string {
   return `${x.toFixed(x < 10 ? 2 : 1)}%`;
 }
 
-function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
-}
-
-function verdict(t: Target): string {
-  return t.met === null ? "n/a" : t.met ? "**met**" : "**missed**";
-}
-
-const plural = (n: number, word: string): string => `${n} ${word}${n > 1 ? "s" : ""}`;
 
 function header(r: Results, svgName: string): string[] {
   const m = r.machine;
@@ -380,20 +373,35 @@ function reproduce(r: Results): string[] {
     "## Reproduce",
     "",
     "```sh",
-    `bun run bench${r.quick ? " --quick" : ""}${r.pinning.forced ? ` --pinning ${r.pinning.chosen}` : ""}`,
+    `bun run bench${r.quick ? " --quick" : ""}${r.only ? ` --only ${r.only.join(",")}` : r.pinning.forced ? ` --pinning ${r.pinning.chosen}` : ""}`,
     "```",
     "",
     "Raw figures (every run, every round): the .json file next to this one.",
   ];
 }
 
+/** A run of --only phases: what ran, on what. */
+function onlyHeader(r: Results): string[] {
+  const m = r.machine;
+  return [
+    `# ringside benchmark: ${m.date.slice(0, 10)} on ${m.host}, ${r.only!.join(", ")} only${r.quick ? " (quick)" : ""}`,
+    "",
+    `${m.cores} CPUs (${m.cpuModel}, ${m.virtualization}), ${m.memGiB} GiB, Linux ${m.kernel}; Bun ${m.versions.bun}, nginx ${m.versions.nginx}, ${m.versions.wrk}; ringside ${r.tree.start}. ` +
+      `No pinning trials, wrk matrix, cold start or cost phase in this run (--only). Run took ${Math.round(r.durationS)} s.`,
+    "",
+  ];
+}
+
 export function renderMarkdown(r: Results, svgName: string): string {
+  const phases = [ringsSection(r), quotaSection(r), budgetSection(r)];
+  if (r.only) return [onlyHeader(r), targets(r), ...phases, noise(r), anomalies(r), reproduce(r)].flat().join("\n") + "\n";
   const sections = [
     header(r, svgName),
     targets(r),
     pinning(r),
     ...CONN_MODES.map((conn) => throughput(r, conn)),
     bunCloseNote(r),
+    ...phases,
     cold(r),
     sequentialBatch(r),
     cost(r),

@@ -4,7 +4,7 @@
 import { isRing, keepsAlive, variant, type ConnMode, type Pinning, type ServerName, type Sizes } from "./config.ts";
 import { cpuSeconds, statusField, tasks } from "../test/proc.ts";
 import type { Monitor } from "./monitor.ts";
-import { startServer, type Server, type StopInfo } from "./servers.ts";
+import { startServer, type Running, type Server, type StopInfo } from "./servers.ts";
 import { systemCpu } from "./monitor.ts";
 import type { Affinity, LoadRun, ServerBlock } from "./types.ts";
 import { runWrk } from "./wrk.ts";
@@ -35,43 +35,57 @@ export function affinity(s: Server): Affinity {
   return out;
 }
 
-function serverCpu(s: Server): number {
+/** CPU-seconds so far of every server process (/proc/PID/stat: all threads, SQPOLL included). */
+function serverCpu(s: Running): number {
   return s.pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
 }
 
-/** One wrk measurement with the server's CPU over it; repeated (within the run's
- * retry budget) when other work on the machine took CPU meanwhile. */
-export async function measure(ctx: Ctx, s: Server, round: number, connections: number, seconds: number, pin: Pinning): Promise<LoadRun> {
-  let retried = 0;
-  for (;;) {
-    const r = await measureOnce(s, round, connections, seconds, pin);
-    r.retried = retried;
-    if (r.foreignCores + r.stealCores <= 0.15 || ctx.monitor.retries >= ctx.sizes.retryBudget) return r;
-    ctx.monitor.retries++;
-    retried++;
-    log(`  ${r.server}/${r.conn} c${connections}: other work used ${r.foreignCores.toFixed(2)} cores (steal ${r.stealCores.toFixed(2)}) meanwhile; measuring again`);
-    await ctx.monitor.quiet(Math.max(5, ctx.sizes.quietBudgetS - ctx.monitor.waitedS));
-  }
-}
-
-/** ringside's threads: the ring thread, the SQPOLL thread, and the sum over live threads. */
-function ringCpu(s: Server): { ring: number; sq?: number; sum: number } {
+/** ringside's threads: every ring thread, every SQPOLL thread, and the sum over live threads. */
+function ringCpu(s: Running): { ring: number; sq?: number; sum: number } {
+  const sumOf = (tids: number[]): number => tids.reduce((a, tid) => a + cpuSeconds(s.pid, tid), 0);
   return {
-    ring: cpuSeconds(s.pid, s.servingTid),
-    sq: s.sqTid !== undefined ? cpuSeconds(s.pid, s.sqTid) : undefined,
+    ring: sumOf(s.ringTids),
+    sq: s.sqTids.length ? sumOf(s.sqTids) : undefined,
     sum: tasks(s.pid).reduce((a, t) => a + cpuSeconds(s.pid, t.tid), 0),
   };
 }
 
-async function measureOnce(s: Server, round: number, connections: number, seconds: number, pin: Pinning): Promise<LoadRun> {
+/** One wrk run's figures with the server's CPU over it (LoadRun without its labels). */
+export type Load = Omit<LoadRun, "round" | "server" | "conn" | "connections" | "retried">;
+
+/** Repeats a measurement (within the run's retry budget) while other work on the machine took CPU during it. */
+export async function retrying<T extends { foreignCores: number; stealCores: number; retried: number }>(ctx: Ctx, what: string, once: () => Promise<T>): Promise<T> {
+  let retried = 0;
+  for (;;) {
+    const r = await once();
+    r.retried = retried;
+    if (r.foreignCores + r.stealCores <= 0.15 || ctx.monitor.retries >= ctx.sizes.retryBudget) return r;
+    ctx.monitor.retries++;
+    retried++;
+    log(`  ${what}: other work used ${r.foreignCores.toFixed(2)} cores (steal ${r.stealCores.toFixed(2)}) meanwhile; measuring again`);
+    await ctx.monitor.quiet(Math.max(5, ctx.sizes.quietBudgetS - ctx.monitor.waitedS));
+  }
+}
+
+/** One wrk measurement with the server's CPU over it; repeated (within the run's
+ * retry budget) when other work on the machine took CPU meanwhile. */
+export function measure(ctx: Ctx, s: Server, round: number, connections: number, seconds: number, pin: Pinning): Promise<LoadRun> {
   const { server, conn } = s.variant;
-  const ring = isRing(server);
+  return retrying(ctx, `${server}/${conn} c${connections}`, async () => {
+    const load = await loadOnce(s, conn, connections, seconds, pin.clientCpus);
+    return { round, server, conn, connections, ...load, retried: 0 };
+  });
+}
+
+/** wrk against a running server, with the server's CPU (ringside: by thread) and other work on the machine over the run. */
+export async function loadOnce(s: Running, conn: ConnMode, connections: number, seconds: number, clientCpus: string | undefined): Promise<Load> {
+  const ring = s.ringTids.length > 0;
   const cpu0 = serverCpu(s);
   const ring0 = ring ? ringCpu(s) : undefined;
   const sys0 = systemCpu();
   const h0 = process.cpuUsage();
   const t0 = performance.now();
-  const w = await runWrk(s.port, connections, seconds, conn, pin.clientCpus);
+  const w = await runWrk(s.port, connections, seconds, conn, clientCpus);
   const h = process.cpuUsage(h0);
   const sys1 = systemCpu();
   const wallS = (performance.now() - t0) / 1000;
@@ -79,19 +93,19 @@ async function measureOnce(s: Server, round: number, connections: number, second
   const foreignCores = Math.max(0, sys1.busy - sys0.busy - serverCpuS - w.clientCpuS - (h.user + h.system) / 1e6) / wallS;
   const stealCores = (sys1.steal - sys0.steal) / wallS;
   const { clientCpuS: _, ...wrk } = w;
-  const run: LoadRun = { round, server, conn, connections, ...wrk, serverCpuS, foreignCores, stealCores, retried: 0 };
+  const load: Load = { ...wrk, serverCpuS, foreignCores, stealCores };
   if (ring0) {
     const ring1 = ringCpu(s);
-    run.ringCpuS = ring1.ring - ring0.ring;
-    run.taskSumCpuS = ring1.sum - ring0.sum;
-    if (ring0.sq !== undefined) run.sqCpuS = (ring1.sq ?? 0) - ring0.sq;
+    load.ringCpuS = ring1.ring - ring0.ring;
+    load.taskSumCpuS = ring1.sum - ring0.sum;
+    if (ring0.sq !== undefined) load.sqCpuS = (ring1.sq ?? 0) - ring0.sq;
   }
-  return run;
+  return load;
 }
 
 /** Anomalies in ringside's summary counters, or in a peer's exit code. */
-function checkStop(ctx: Ctx, where: string, server: ServerName, stop: StopInfo, clientRequests: number): void {
-  if (!isRing(server)) {
+export function checkStop(ctx: Ctx, where: string, ringside: boolean, stop: StopInfo, clientRequests: number): void {
+  if (!ringside) {
     if (stop.code !== 0 && stop.code !== null) ctx.anomalies.push(`${where}: exit code ${stop.code}`);
     return;
   }
@@ -122,11 +136,11 @@ export async function block<T>(ctx: Ctx, round: number, server: ServerName, conn
   }
   const stop = await s.stop();
   ctx.blocks.push({ round, server, conn, counters: stop.counters, exitCode: stop.code, clientRequests, features: s.startup?.fields.features });
-  checkStop(ctx, `${server}/${conn} (round ${round + 1}, pinning ${pin.name})`, server, stop, clientRequests);
+  checkStop(ctx, `${server}/${conn} (round ${round + 1}, pinning ${pin.name})`, isRing(server), stop, clientRequests);
   return value;
 }
 
-export function checkWrk(ctx: Ctx, r: Pick<LoadRun, "errors" | "server" | "conn" | "connections">, what: string): void {
+export function checkWrk(ctx: Ctx, r: Pick<LoadRun, "errors" | "conn" | "connections"> & { server: string }, what: string): void {
   const e = r.errors;
   const n = e.connect + e.write + e.timeout + e.non2xx + (keepsAlive(r.conn) ? e.read : 0);
   if (n > 0) ctx.anomalies.push(`${what} ${r.server}/${r.conn} c=${r.connections}: wrk errors ${JSON.stringify(e)}`);

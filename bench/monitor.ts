@@ -38,6 +38,14 @@ function sample(): Sample {
   return { cpu, ppid, at: performance.now() };
 }
 
+/** The kernel's connection-tracking table, when netfilter has one: once full, the
+ * packets of new connections are dropped (SYNs retried after 1 s, then 3 s ...). */
+export function conntrack(): { count: number; max: number } | undefined {
+  const count = Number(read("/proc/sys/net/netfilter/nf_conntrack_count"));
+  const max = Number(read("/proc/sys/net/netfilter/nf_conntrack_max"));
+  return count >= 0 && max > 0 ? { count, max } : undefined;
+}
+
 /** Busy CPU of the whole machine (user+nice+system+irq+softirq) and steal, in CPU-seconds since boot. */
 export function systemCpu(): { busy: number; steal: number } {
   const f = (read("/proc/stat") ?? "").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -63,6 +71,8 @@ export class Monitor {
   /** CPU-seconds of processes seen living and not ours (a lower bound: short-lived ones slip between samples). */
   foreignTotal = 0;
   retries = 0;
+  /** Phases in which the conntrack table was (nearly) full at a sample. */
+  readonly conntrackFull = new Set<string>();
 
   start(): void {
     this.timer = setInterval(() => this.tick(), 1000);
@@ -103,6 +113,8 @@ export class Monitor {
     }
     this.foreignTotal += foreign;
     this.prev = now;
+    const ct = conntrack();
+    if (ct && ct.count >= 0.95 * ct.max) this.conntrackFull.add(this.phase);
   }
 
   /** CPU-seconds used so far by this process and its live descendants. */

@@ -1,11 +1,19 @@
 // The harness's parsers and renderers, on captured tool output: no servers,
 // no timing. (The harness itself runs end to end in CI as `bun run bench --quick`.)
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseStrace } from "../test/strace.ts";
 import { parseProfile } from "./cost.ts";
-import { isCanned } from "./servers.ts";
+import { renderMarkdown } from "./markdown.ts";
+import { parseRingMetrics, ringDelta } from "./metrics.ts";
+import { budgetTargets, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "./phase-report.ts";
+import { projections } from "./projection.ts";
+import { derive } from "./report.ts";
+import { BENCH, isCanned } from "./servers.ts";
 import { ratioSpread, spread } from "./stats.ts";
 import { renderChart } from "./svg.ts";
+import type { PhaseResult, Results, RowRun } from "./types.ts";
 import { parseAb, parseWrk } from "./wrk.ts";
 
 const WRK = `Running 3s test @ http://127.0.0.1:41871/
@@ -105,4 +113,132 @@ test("renderChart: one bar per value, escaped labels, balanced tags", () => {
   expect(svg).toContain("a &lt; b &amp; c");
   expect(svg.match(/<rect [^>]*fill="#(000|111)"><title>/g)?.length).toBe(3);
   expect(svg.match(/<svg/g)?.length).toBe(svg.match(/<\/svg>/g)?.length);
+});
+
+const METRICS = `# HELP ringside_accepted_total connections accepted; all rings
+# TYPE ringside_accepted_total counter
+ringside_accepted_total 2004
+# HELP ringside_ring_accepted_total connections accepted; one ring
+# TYPE ringside_ring_accepted_total counter
+ringside_ring_accepted_total{ring="0"} 999
+ringside_ring_accepted_total{ring="1"} 1005
+ringside_requests_total 2000
+ringside_ring_requests_total{ring="0"} 999
+ringside_ring_requests_total{ring="1"} 1001
+ringside_ring_responses_total{ring="1"} 1001
+process_cpu_seconds_total 0.52
+`;
+
+describe("parseRingMetrics", () => {
+  test("per-ring accepted and requests, by ring index; totals and other counters ignored", () => {
+    expect(parseRingMetrics(METRICS)).toEqual([
+      { accepted: 999, requests: 999 },
+      { accepted: 1005, requests: 1001 },
+    ]);
+  });
+  test("a ring seen in one counter only, a gap, and no rings at all", () => {
+    expect(parseRingMetrics(`ringside_ring_requests_total{ring="2"} 7\n`)).toEqual([
+      { accepted: 0, requests: 0 },
+      { accepted: 0, requests: 0 },
+      { accepted: 0, requests: 7 },
+    ]);
+    expect(parseRingMetrics("ringside_requests_total 5\n")).toEqual([]);
+  });
+  test("ringDelta: what each ring did between two scrapes", () => {
+    expect(ringDelta([{ accepted: 1, requests: 10 }], [{ accepted: 5, requests: 50 }, { accepted: 3, requests: 30 }])).toEqual([
+      { accepted: 4, requests: 40 },
+      { accepted: 3, requests: 30 },
+    ]);
+  });
+});
+
+// ---------------------------------------------------------------- the rings, quota and budget phases
+
+function run(row: string, conn: RowRun["conn"], round: number, rps: number, serverCpuS: number, extra: Partial<RowRun> = {}): RowRun {
+  return {
+    round, row, conn, connections: 64, rps, requests: rps, seconds: 1, p50Ms: 0.3, p99Ms: 1, clientCores: 0.95,
+    errors: { connect: 0, read: 0, write: 0, timeout: 0, non2xx: 0 }, serverCpuS, foreignCores: 0, stealCores: 0, retried: 0, ...extra,
+  };
+}
+
+const info = (key: string, kind: "ringside" | "nginx" | "bun" = "ringside") => ({ key, label: key, kind, command: key, placement: "unpinned" });
+const shares = (a: number, b: number) => ({ perRing: [{ accepted: 32, requests: a }, { accepted: 32, requests: b }] });
+
+const RINGS: PhaseResult = {
+  rows: [info("ring1"), info("ring2"), info("nginx2", "nginx")],
+  runs: [
+    run("ring1", "keep-alive", 0, 100_000, 0.5, { perRing: [{ accepted: 64, requests: 100_000 }] }),
+    run("ring2", "keep-alive", 0, 100_000, 0.52, shares(40_000, 60_000)),
+    run("ring1", "keep-alive", 1, 100_000, 0.4, { perRing: [{ accepted: 64, requests: 100_000 }] }),
+    run("ring2", "keep-alive", 1, 100_000, 0.48, shares(50_000, 50_000)),
+    run("nginx2", "keep-alive", 0, 90_000, 0.6),
+  ],
+  blocks: [{ round: 0, row: "ring2", conn: "keep-alive", counters: { responses: 100, bytes_sent: 8100 }, exitCode: 0, clientRequests: 100 }],
+};
+
+test("same-round ratios and ring shares of a phase", () => {
+  // Round 0: 0.52/0.5 = 1.04; round 1: 0.48/0.4 = 1.2.
+  const r = ratio(RINGS, "ring2", "ring1", "keep-alive", (x) => x.serverCpuS / x.requests);
+  expect(r.min).toBeCloseTo(1.04, 6);
+  expect(r.max).toBeCloseTo(1.2, 6);
+  expect(ringShares(RINGS, "ring2", "keep-alive")).toEqual({ requests: [45, 55], accepted: [32, 32] });
+  expect(ringShares(RINGS, "nginx2", "keep-alive")).toBeUndefined();
+});
+
+test("rings targets: CPU per request within 10% (median 1.12x: missed), every ring serves", () => {
+  const [cpu, both] = ringsTargets(RINGS);
+  expect(cpu?.met).toBe(false);
+  expect(cpu?.got).toStartWith("1.12x");
+  expect(both?.met).toBe(true);
+  const idle = { ...RINGS, runs: [...RINGS.runs, run("ring2", "close", 0, 1000, 0.1, shares(1000, 0))] };
+  expect(ringsTargets(idle).at(-1)?.met).toBe(false);
+});
+
+test("projection: 16 / CPU per request, capped by a 10 GbE NIC, with the client cores it needs", () => {
+  const [p] = projections(RINGS);
+  // ring2 keep-alive: 5.2 and 4.8 µs per request, median 5 µs -> 3.2M req/s; 81 B + 90 B per response -> 7.3M.
+  expect(p?.row).toBe("ring2");
+  expect(p?.cpuBound).toBeCloseTo(3.2e6, -3);
+  expect(p?.nicBound).toBeCloseTo(10e9 / 8 / 171, -3);
+  expect(p?.limit).toBe("CPU");
+  expect(p?.clientCores).toBeCloseTo(3.2e6 / (100_000 / 0.95), 3);
+});
+
+test("quota and budget targets: ratios to the rows measured in the same round", () => {
+  const quota: PhaseResult = {
+    rows: [info("nginx", "nginx"), info("batch"), info("default")],
+    runs: [run("nginx", "keep-alive", 0, 50_000, 0.5), run("batch", "keep-alive", 0, 75_000, 0.5), run("default", "keep-alive", 0, 74_000, 0.5)],
+    blocks: [{ round: 0, row: "default", conn: "keep-alive", counters: {}, exitCode: 0, clientRequests: 1, layout: { mode: "batch", rings: 1, auto: "1 CPU, quota 0.5" } }],
+  };
+  const [ka, pick] = quotaTargets(quota);
+  expect(ka).toMatchObject({ want: ">= 1.4x", met: true });
+  expect(ka?.got).toStartWith("1.5x");
+  expect(pick).toMatchObject({ met: true, got: "batch/1 (auto: 1 CPU, quota 0.5)" });
+  const budget: PhaseResult = {
+    rows: [],
+    runs: [run("taskset/default", "close", 0, 96, 0.1), run("taskset/batch", "close", 0, 100, 0.1), run("quota/default", "close", 0, 50, 0.1), run("quota/nginx", "close", 0, 40, 0.1), run("quota/batch-1", "close", 0, 49, 0.1)],
+    blocks: [],
+  };
+  expect(budgetTargets(budget).map((t) => t.met)).toEqual([true, true, true]);
+  expect(budgetTargets({ ...budget, runs: budget.runs.map((x) => (x.row === "taskset/default" ? { ...x, rps: 90 } : x)) })[0]?.met).toBe(false);
+});
+
+test("a stored report without the new phases renders; with them, their sections appear", () => {
+  const stored = JSON.parse(readFileSync(join(BENCH, "results", "2026-11-22-vm.json"), "utf8")) as Results;
+  stored.anomalies = stored.anomalies.filter((a) => !a.startsWith("SQPOLL accounting:"));
+  derive(stored);
+  const old = renderMarkdown(stored, "x.svg");
+  expect(old).toContain("## Throughput and latency: close");
+  expect(old).not.toContain("## Rings");
+  const withRings = { ...stored, rings: RINGS };
+  derive(withRings);
+  const md = renderMarkdown(withRings, "x.svg");
+  expect(md).toContain("## Rings: 1 and 2 rings");
+  expect(md).toContain("**PROJECTION, not a measurement.**");
+  expect(md.indexOf("## Rings")).toBeGreaterThan(md.indexOf("## Throughput and latency: pipelined"));
+  expect(withRings.targets.some((t) => t.name.startsWith("rings, keep-alive"))).toBe(true);
+  // Per CPU-second from the matrix: same rounds; a run with no CPU counted gives no figure, not 0x.
+  expect(matrixPerCpu(stored, "keep-alive", "nginx").n).toBe(3);
+  const zero = { ...stored, load: stored.load.map((l) => (l.server === "nginx" && l.conn === "close" ? { ...l, serverCpuS: 0 } : l)) };
+  expect(matrixPerCpu(zero, "close", "nginx").n).toBe(0);
 });

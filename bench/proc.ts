@@ -11,6 +11,8 @@ export interface Child extends Captured {
 const live = new Set<Piped>();
 /** Processes that are not our children (nginx workers, cold-start servers). */
 const strays = new Set<number>();
+/** Cleanups killAll runs once the processes are gone (cgroups they were in). */
+const undos = new Set<() => void>();
 
 export function spawn(name: string, cmd: string[], opts: SpawnOptions = {}): Child {
   const child = spawnCaptured(cmd, opts);
@@ -53,6 +55,23 @@ export function untrackStray(pid: number): void {
   strays.delete(pid);
 }
 
+/** Undoes, after killAll's kills, what a phase set up around its processes (a cgroup); returns a function that forgets it. */
+export function atKillAll(undo: () => void): () => void {
+  undos.add(undo);
+  return () => undos.delete(undo);
+}
+
+function runUndos(): void {
+  for (const undo of undos) {
+    try {
+      undo();
+    } catch {
+      // best effort on the way out
+    }
+  }
+  undos.clear();
+}
+
 /** Kills everything the harness started that may still run. */
 export async function killAll(): Promise<void> {
   for (const pid of strays) {
@@ -71,4 +90,5 @@ export async function killAll(): Promise<void> {
   let timer: Timer | undefined;
   await Promise.race([Promise.all(waits), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
   clearTimeout(timer);
+  runUndos();
 }

@@ -1,33 +1,46 @@
 #!/usr/bin/env bun
-// `bun run bench [--quick] [--pinning NAME] [--out DIR]`: ringside against
-// nginx and Bun.serve on this machine, in one run, interleaved, with ratios.
-// Phases: pinning trials -> wrk matrix (rounds x servers x connection counts)
-// -> hyperfine cold start -> per-request cost (perf/strace syscalls, profile,
-// sequential batch, idle CPU, peak RSS, idle keep-alive RSS, stop under load)
-// -> report (.md, .json, .svg).
+// `bun run bench [--quick] [--pinning NAME] [--only PHASES] [--out DIR]`:
+// ringside against nginx and Bun.serve on this machine, in one run,
+// interleaved, with ratios. Phases: pinning trials -> wrk matrix (rounds x
+// servers x connection counts) -> rings (1 and 2 rings, workers, processes)
+// -> quota (every server held to half a CPU) -> budget (the default against
+// --mode batch under three CPU budgets) -> hyperfine cold start -> per-request
+// cost (perf/strace syscalls, profile, sequential batch, idle CPU, peak RSS,
+// idle keep-alive RSS, stop under load) -> report (.md, .json, .svg).
 // Every process started here is killed on the way out, error or not.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { DRAIN_TIMEOUT_MS, FULL, PINNINGS, QUICK, SPIN_BUDGET_MS, SQ_IDLE_MS, pinningByName, type Pinning } from "./config.ts";
+import { budgetPhase } from "./budget-phase.ts";
 import { costPhase } from "./cost-phase.ts";
 import { coldStart } from "./hyperfine.ts";
 import { machine, type Machine } from "./machine.ts";
 import { log, type Ctx } from "./measure.ts";
-import { Monitor } from "./monitor.ts";
+import { Monitor, conntrack } from "./monitor.ts";
 import { loadPhase, pinningPhase } from "./phases.ts";
 import { killAll, run, runOk } from "./proc.ts";
+import { quotaPhase } from "./quota-phase.ts";
 import { derive, renderSvg } from "./report.ts";
 import { renderMarkdown } from "./markdown.ts";
+import { ringsPhase } from "./rings-phase.ts";
 import { BENCH, ROOT } from "./servers.ts";
-import type { Results } from "./types.ts";
+import type { PhaseResult, Results } from "./types.ts";
 
-const USAGE = `usage: bun run bench [--quick] [--pinning ${PINNINGS.map((p) => p.name).join("|")}] [--out DIR]
+/** The phases --only can run alone. */
+const SIDE_PHASES = { rings: ringsPhase, quota: quotaPhase, budget: budgetPhase } as const;
+type SidePhase = keyof typeof SIDE_PHASES;
+const SIDE_NAMES = Object.keys(SIDE_PHASES) as SidePhase[];
+
+const USAGE = `usage: bun run bench [--quick] [--pinning ${PINNINGS.map((p) => p.name).join("|")}] [--only ${SIDE_NAMES.join(",")}] [--out DIR]
        bun run bench --render bench/results/DATE-HOST.json
-  --quick     1 round, 1 s wrk runs, 64 connections, small hyperfine/strace runs (< 60 s; CI)
+  --quick     1 round, 1 s wrk runs, 64 connections, small hyperfine/strace runs, one connection mode
+              and a few rows in the rings, quota and budget phases (< 75 s; CI)
   --pinning   skip the pinning trials and use this policy
-  --out DIR   where the report goes (default: bench/results; --quick: a temp dir)
+  --only      run these phases alone (comma-separated: ${SIDE_NAMES.join(", ")}); no pinning trials,
+              wrk matrix, cold start or cost (the quota phase's per-CPU-second ratios need the matrix)
+  --out DIR   where the report goes (default: bench/results; --quick and --only: a temp dir)
   --render    write the .md and .svg again from a results .json (no measuring)`;
 
 /** What the servers under test are built from: a change mid-run mixes two servers in one report. */
@@ -75,12 +88,22 @@ function render(path: string): number {
   return 0;
 }
 
-function parseCli(): { quick: boolean; pinning?: string; out?: string; render?: string; help: boolean } {
+interface Cli {
+  quick: boolean;
+  pinning?: string;
+  only?: string;
+  out?: string;
+  render?: string;
+  help: boolean;
+}
+
+function parseCli(): Cli {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
       quick: { type: "boolean", default: false },
       pinning: { type: "string" },
+      only: { type: "string" },
       out: { type: "string" },
       render: { type: "string" },
       help: { type: "boolean", default: false },
@@ -100,10 +123,39 @@ function phaseLogger(monitor: Monitor): (name: string) => void {
   };
 }
 
-type Measured = Pick<Results, "pinning" | "load" | "cold" | "cost">;
+/** A bad flag: one line and exit code 2, no stack. */
+class UsageError extends Error {}
 
-/** The four measuring phases, in order. */
-async function measureAll(ctx: Ctx, forced: Pinning | undefined, phase: (name: string) => void): Promise<Measured> {
+/** --only's list, checked; undefined without --only. */
+function parseOnly(text: string | undefined): SidePhase[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(",").map((x) => x.trim()).filter(Boolean);
+  const bad = names.filter((x) => !(SIDE_NAMES as string[]).includes(x));
+  if (bad.length || !names.length) throw new UsageError(`--only ${text}: want a comma-separated list of ${SIDE_NAMES.join(", ")}`);
+  return SIDE_NAMES.filter((x) => names.includes(x));
+}
+
+type Measured = Pick<Results, "pinning" | "load" | "cold" | "cost" | "rings" | "quota" | "budget">;
+type Sides = Partial<Record<SidePhase, PhaseResult>>;
+
+const NOT_RUN: Results["pinning"] = { chosen: "none", summary: "not run (--only)", forced: true, trials: [], scores: {} };
+
+/** The rings, quota and budget phases (those of `which`), in that order. */
+async function sidePhases(ctx: Ctx, which: readonly SidePhase[], phase: (name: string) => void): Promise<Sides> {
+  const out: Sides = {};
+  for (const name of which) {
+    const sizes = ctx.sizes[name];
+    if (!sizes) continue;
+    phase(name);
+    out[name] = await SIDE_PHASES[name](ctx, sizes);
+    if (out[name]?.skipped) log(`${name}: skipped ${out[name]?.skipped}`);
+  }
+  return out;
+}
+
+/** Every measuring phase in order; with `only`, those phases alone. */
+async function measureAll(ctx: Ctx, forced: Pinning | undefined, phase: (name: string) => void, only?: readonly SidePhase[]): Promise<Measured> {
+  if (only) return { pinning: NOT_RUN, load: [], cold: [], cost: [], ...(await sidePhases(ctx, only, phase)) };
   const { sizes } = ctx;
   phase("pinning");
   let pinning: Results["pinning"];
@@ -117,12 +169,13 @@ async function measureAll(ctx: Ctx, forced: Pinning | undefined, phase: (name: s
   log(`pinning policy: ${pin.name}: ${pin.summary}`);
   phase("wrk");
   const load = await loadPhase(ctx, pin);
+  const sides = await sidePhases(ctx, SIDE_NAMES, phase);
   phase("cold start");
   const cold = await coldStart(["nginx", "bun", "spin", "sqpoll", "batch"], pin, ctx.tmp, sizes.cold.rounds, sizes.cold.runs, sizes.cold.warmup, sizes.timeoutMs);
   log(`cold start (median ms): ${cold.map((c) => `${c.name}=${(c.seconds.median * 1000).toFixed(1)}`).join(" ")}`);
   phase("cost");
   const cost = await costPhase(ctx, pin);
-  return { pinning, load, cold, cost };
+  return { pinning, load, cold, cost, ...sides };
 }
 
 function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: Results["tree"], noise: Results["noise"]): Results {
@@ -144,27 +197,43 @@ function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: 
     sqpollAccounting: null,
     targets: [],
     anomalies: ctx.anomalies,
+    ...(m.rings ? { rings: m.rings } : {}),
+    ...(m.quota ? { quota: m.quota } : {}),
+    ...(m.budget ? { budget: m.budget } : {}),
     noise,
   };
 }
 
+/** A full conntrack table drops new connections' packets: every close-mode figure and server start then waits on SYN retries. */
+function conntrackAnomaly(ctx: Ctx): void {
+  const phases = [...ctx.monitor.conntrackFull];
+  if (!phases.length) return;
+  const max = conntrack()?.max ?? "?";
+  ctx.anomalies.push(
+    `the kernel's conntrack table was full (>= 95% of nf_conntrack_max ${max}) during: ${phases.join(", ")}: packets of new connections were dropped (SYN retried after 1 s), ` +
+      `so close-mode figures and connection set-up in those phases are not the servers' (closed connections stay tracked for nf_conntrack_tcp_timeout_time_wait)`,
+  );
+}
+
 /** A full or quick run; returns the files written. */
-async function measureAndReport(ctx: Ctx, forced: Pinning | undefined, outDir: string, latest: boolean): Promise<string[]> {
+async function measureAndReport(ctx: Ctx, forced: Pinning | undefined, only: SidePhase[] | undefined, outDir: string, latest: boolean): Promise<string[]> {
   const started = performance.now();
   const startedAt = new Date();
   await preflight();
   const treeAtStart = await treeState();
   const facts = await machine();
-  log(`${facts.cores} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, bun ${facts.versions.bun}; ${ctx.sizes.quick ? "quick" : "full"} run, output in ${outDir}`);
+  log(`${facts.cores} CPUs (${facts.cpuModel}), kernel ${facts.kernel}, bun ${facts.versions.bun}; ${ctx.sizes.quick ? "quick" : "full"} run${only ? ` of ${only.join(", ")} only` : ""}, output in ${outDir}`);
   if (facts.cores < 2) ctx.anomalies.push(`only ${facts.cores} CPU: client and server always share it; pinning policies are moot`);
   ctx.monitor.start();
   const phase = phaseLogger(ctx.monitor);
-  const measured = await measureAll(ctx, forced, phase);
+  const measured = await measureAll(ctx, forced, phase, only);
   phase("report");
   const noise = ctx.monitor.stop();
+  conntrackAnomaly(ctx);
   const treeAtEnd = await treeState();
   if (treeAtEnd !== treeAtStart) ctx.anomalies.push(`the server changed during the run: at start ${treeAtStart}; at end ${treeAtEnd}`);
   const results = assemble(ctx, measured, facts, startedAt, { start: treeAtStart, end: treeAtEnd }, noise);
+  if (only) results.only = only;
   derive(results);
   results.durationS = Math.round((performance.now() - started) / 100) / 10;
   mkdirSync(outDir, { recursive: true });
@@ -184,7 +253,9 @@ async function main(): Promise<number> {
   if (values.render !== undefined) return render(values.render);
   const sizes = values.quick ? QUICK : FULL;
   const forced = values.pinning !== undefined ? pinningByName(values.pinning) : undefined;
-  const outDir = values.out ?? (sizes.quick ? join(tmpdir(), "ringside-bench-quick") : join(BENCH, "results"));
+  const only = parseOnly(values.only);
+  const scratch = only ? "ringside-bench-only" : sizes.quick ? "ringside-bench-quick" : undefined;
+  const outDir = values.out ?? (scratch ? join(tmpdir(), scratch) : join(BENCH, "results"));
   const tmp = mkdtempSync(join(tmpdir(), "ringside-bench-"));
   // Orphans (servers that coldstart.sh leaves for hyperfine's --prepare to kill)
   // carry this in their environment, so the noise monitor knows them as ours.
@@ -192,7 +263,8 @@ async function main(): Promise<number> {
   const monitor = new Monitor(`RINGSIDE_BENCH_RUN=${process.pid}`);
   const ctx: Ctx = { sizes, tmp, anomalies: [], blocks: [], monitor };
   try {
-    await measureAndReport(ctx, forced, outDir, !sizes.quick || values.out !== undefined);
+    // latest.svg is the matrix's chart: a run without the matrix leaves it alone.
+    await measureAndReport(ctx, forced, only, outDir, !only && (!sizes.quick || values.out !== undefined));
     return 0;
   } finally {
     monitor.stop();
@@ -211,9 +283,19 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
+/** Bad flags: parseArgs' own errors and ours. */
+function isUsage(e: unknown): e is Error {
+  return e instanceof UsageError || (e instanceof Error && String((e as NodeJS.ErrnoException).code ?? "").startsWith("ERR_PARSE_ARGS"));
+}
+
 try {
   process.exitCode = await main();
 } catch (e) {
-  log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  process.exitCode = 1;
+  if (isUsage(e)) {
+    log(`${e.message} (see --help)`);
+    process.exitCode = 2;
+  } else {
+    log(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exitCode = 1;
+  }
 }

@@ -4,6 +4,7 @@ import type { IdleCpu, ProfileLine, SyscallCount } from "./cost.ts";
 import type { Footprint } from "./footprint.ts";
 import type { Timing } from "./hyperfine.ts";
 import type { Machine } from "./machine.ts";
+import type { RingShare } from "./metrics.ts";
 import type { Foreign, PhaseNoise } from "./monitor.ts";
 import type { Spread } from "./stats.ts";
 import type { BatchValidation } from "./hyperfine.ts";
@@ -92,6 +93,54 @@ export interface ThroughputRow {
   perCpuVsNginx: Spread;
 }
 
+/** One wrk measurement of a row in the rings, quota or budget phase. */
+export interface RowRun extends Omit<LoadRun, "server"> {
+  /** The row's key ("ring2", "nginx2", "batch", "quota/default" ...). */
+  row: string;
+  /** ringside with --admin-port: what each ring accepted and served over the run (/metrics). */
+  perRing?: RingShare[];
+}
+
+/** ringside's layout as its startup line announced it. */
+export interface Layout {
+  mode: string;
+  rings: number;
+  /** Why, when auto chose (the line's auto="..."). */
+  auto?: string;
+}
+
+/** One server start of a row. */
+export interface RowBlock {
+  round: number;
+  row: string;
+  conn: ConnMode;
+  /** ringside's summary counters at stop. */
+  counters: Record<string, number>;
+  exitCode: number | null;
+  clientRequests: number;
+  layout?: Layout;
+}
+
+/** A row as the report names it. */
+export interface RowInfo {
+  key: string;
+  label: string;
+  kind: "ringside" | "nginx" | "bun";
+  /** The server's command line (keep-alive runs add --keep-alive to ringside's). */
+  command: string;
+  /** Where the server and wrk ran, and any quota. */
+  placement: string;
+}
+
+/** The raw figures of the rings, quota or budget phase. */
+export interface PhaseResult {
+  rows: RowInfo[];
+  runs: RowRun[];
+  blocks: RowBlock[];
+  /** Why the phase, or part of it, did not run. */
+  skipped?: string;
+}
+
 export interface Target {
   name: string;
   want: string;
@@ -126,5 +175,11 @@ export interface Results {
   sqpollAccounting: { processCpuS: number; taskSumCpuS: number; sqCpuS: number; included: boolean; note: string } | null;
   targets: Target[];
   anomalies: string[];
+  /** The rings, quota and budget phases (absent in older results, or when not run). */
+  rings?: PhaseResult;
+  quota?: PhaseResult;
+  budget?: PhaseResult;
+  /** Set when `--only` ran these phases alone (no pinning trials, matrix, cold start or cost). */
+  only?: string[];
   noise: { phases: PhaseNoise[]; processes: Foreign[]; waitedS: number; noisyStarts: number; retries: number };
 }

@@ -1,6 +1,6 @@
 // The parsers of ./proc.ts on lines as the server prints them: no processes.
 import { describe, expect, test } from "bun:test";
-import { counters, lastStats, parseStartup, summaryCounters } from "./proc.ts";
+import { counters, isRingThread, isSqpollThread, lastStats, parseStartup, summaryCounters } from "./proc.ts";
 
 describe("parseStartup", () => {
   test("the text startup line: port, mode, features and every field", () => {
@@ -18,6 +18,15 @@ describe("parseStartup", () => {
     expect(parseStartup(`${json}\n`)).toMatchObject({ port: 5000, mode: "batch", features: ["defer_taskrun"], line: json });
   });
 
+  test("a quoted value (auto=\"...\") is one field, unquoted", () => {
+    const s = parseStartup(
+      'ringside: listening on http://127.0.0.1:37021 port=37021 mode=batch rings=2 auto="2 CPUs, quota none; spin needs 3; 2 rings" keep_alive=false features=reuseport pid=6898\n',
+    );
+    expect(s?.fields).toMatchObject({ mode: "batch", rings: "2", auto: "2 CPUs, quota none; spin needs 3; 2 rings", keep_alive: "false", pid: "6898" });
+    expect(s?.features).toEqual(["reuseport"]);
+    expect(parseStartup('ringside: listening on http://127.0.0.1:1 port=1 why="a \\"b\\" c" odd="x')?.fields).toMatchObject({ why: 'a "b" c', odd: '"x' });
+  });
+
   test("a peer's line without fields, and nothing before the line is printed", () => {
     expect(parseStartup("peer-bun: listening on http://127.0.0.1:3000\n")).toMatchObject({ port: 3000, mode: "", features: [], fields: {} });
     expect(parseStartup("ringside: listen")).toBeUndefined();
@@ -32,4 +41,11 @@ test("counters: numeric key=value pairs only; summary and last stats lines", () 
   expect(summaryCounters(out)).toEqual({ accepted: 3, requests: 2 });
   expect(lastStats("")).toBeUndefined();
   expect(summaryCounters("")).toEqual({});
+});
+
+test("ring and SQPOLL thread names", () => {
+  for (const comm of ["ringside-ring", "ringside-ring-0", "ringside-ring-9", "ringside-r-10", "ringside-r-15"]) expect(isRingThread(comm)).toBe(true);
+  for (const comm of ["ringside", "ringside-ring-", "ringside-r", "bun", "iou-sqp-7"]) expect(isRingThread(comm)).toBe(false);
+  expect(isSqpollThread("iou-sqp-11507")).toBe(true);
+  expect(isSqpollThread("ringside-ring")).toBe(false);
 });

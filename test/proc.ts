@@ -167,6 +167,16 @@ export function tasks(pid: number): Task[] {
   return out;
 }
 
+/** ringside's ring threads: `ringside-ring` (one ring), `ringside-ring-K`, `ringside-r-K` from K = 10. */
+export function isRingThread(comm: string): boolean {
+  return /^ringside-(ring(-\d+)?|r-\d+)$/.test(comm);
+}
+
+/** An io_uring SQPOLL kernel thread (iou-sqp-PID), one per ring in spin and sqpoll modes. */
+export function isSqpollThread(comm: string): boolean {
+  return comm.startsWith("iou-sqp");
+}
+
 /** The first thread whose name is `match` exactly, or satisfies it. */
 export function findTask(pid: number, match: string | ((comm: string) => boolean)): Task | undefined {
   const ok = typeof match === "string" ? (comm: string) => comm === match : match;
@@ -287,6 +297,24 @@ function jsonStartup(line: string): Startup | undefined {
   return startupOf(line, url, Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, String(v)])));
 }
 
+/** The key=value fields of a text line; a value with spaces is JSON-quoted (auto="2 CPUs, ..."). */
+function lineFields(line: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const m of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
+    fields[m[1]!] = unquote(m[2]!);
+  }
+  return fields;
+}
+
+function unquote(v: string): string {
+  if (!v.startsWith('"')) return v;
+  try {
+    return String(JSON.parse(v));
+  } catch {
+    return v; // an unbalanced quote: keep the text as printed
+  }
+}
+
 /** The first startup line in a process's output, if it has printed one. */
 export function parseStartup(output: string): Startup | undefined {
   for (const line of output.split("\n")) {
@@ -296,7 +324,7 @@ export function parseStartup(output: string): Startup | undefined {
       continue;
     }
     const url = LISTENING.exec(line);
-    if (url) return startupOf(line, url, Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
+    if (url) return startupOf(line, url, lineFields(line));
   }
   return undefined;
 }

@@ -1,0 +1,12 @@
+// Markdown building blocks shared by the report's sections.
+import type { Target } from "./types.ts";
+
+export function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+export function verdict(t: Target): string {
+  return t.met === null ? "n/a" : t.met ? "**met**" : "**missed**";
+}
+
+export const plural = (n: number, word: string): string => `${n} ${word}${n > 1 ? "s" : ""}`;

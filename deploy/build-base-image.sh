@@ -2,7 +2,8 @@
 # Builds the two local base images the Dockerfile can start from when no
 # registry is reachable (CI, air-gapped hosts), and prints their names:
 #
-#   BASE=localhost/ringside-base:run-KEY          Debian essential (no apt) + Bun
+#   BASE=localhost/ringside-base:run-KEY          Debian essential (no apt) + Bun: the
+#                                                 Dockerfile copies Bun and its libraries out of it
 #   BUILD_BASE=localhost/ringside-base:build-KEY  Debian minbase + cc, make, liburing-dev
 #
 # Use them with:

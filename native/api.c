@@ -62,7 +62,7 @@ static int wait_for_setup(struct ring *r)
 {
 	/* The ring thread sets up the ring itself (SINGLE_ISSUER) and reports. */
 	while (!__atomic_load_n(&r->setup_done, __ATOMIC_ACQUIRE))
-		usleep(200);
+		usleep(20);
 	return r->setup_result;
 }
 
@@ -108,12 +108,12 @@ static int launch_ring(struct ring *r)
 
 	if (ret) {
 		set_error(r, RS_STEP_THREAD, ret);
+		r->setup_result = -ret;
+		__atomic_store_n(&r->setup_done, 1, __ATOMIC_RELEASE);
+		r->thread_failed = true;
 		return -ret;
 	}
-	ret = wait_for_setup(r);
-	if (ret < 0)
-		pthread_join(r->thread, NULL);
-	return ret;
+	return 0;
 }
 
 static int fail(enum rs_step step, const char *error, int ret)
@@ -142,15 +142,32 @@ static void wake(const struct ring *r)
 		return; /* a full eventfd counter still wakes the ring */
 }
 
-/* The rings before `started` run: stop them at once and wait for them. */
-static void stop_started(struct rs_server *s, uint32_t started)
+/* Every ring has reported; if one failed, the ones that run are stopped. */
+static int await_rings(struct rs_server *s)
 {
+	int ret = 0;
+	uint32_t failed = 0;
+
+	for (uint32_t k = 0; k < s->nrings; k++) {
+		int r = wait_for_setup(&s->rings[k]);
+
+		if (r < 0 && !ret) {
+			ret = r;
+			failed = k;
+		}
+	}
+	if (!ret)
+		return 0;
 	s->stop_drain_ms = 0;
 	__atomic_store_n(&s->stop_requested, 1, __ATOMIC_RELEASE);
-	for (uint32_t k = 0; k < started; k++)
-		wake(&s->rings[k]);
-	for (uint32_t k = 0; k < started; k++)
+	for (uint32_t k = 0; k < s->nrings; k++) {
+		if (s->rings[k].thread_failed)
+			continue;
+		if (s->rings[k].setup_result == 0)
+			wake(&s->rings[k]);
 		pthread_join(s->rings[k].thread, NULL);
+	}
+	return fail_ring(s, &s->rings[failed], ret);
 }
 
 /* Listeners first (ring 0 picks the port when it is 0, the others join it),
@@ -171,13 +188,10 @@ static int start_rings(struct rs_server *s)
 	if (s->nrings > 1)
 		s->features |= RS_FEAT(REUSEPORT);
 	setup_cpu_steering(s);
-	for (uint32_t k = 0; k < s->nrings; k++) {
-		if ((ret = launch_ring(&s->rings[k])) < 0) {
-			stop_started(s, k);
-			return fail_ring(s, &s->rings[k], ret);
-		}
-	}
-	return 0;
+	/* The rings set themselves up side by side; then each is waited for. */
+	for (uint32_t k = 0; k < s->nrings; k++)
+		launch_ring(&s->rings[k]);
+	return await_rings(s);
 }
 
 RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)

@@ -146,6 +146,7 @@ struct ring {
 	pthread_t thread;
 	int setup_result;          /* ring thread -> rs_start */
 	int setup_done;
+	bool thread_failed;        /* pthread_create failed: nothing to join */
 	enum rs_step step;         /* the failed setup step */
 	char error[160];
 

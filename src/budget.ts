@@ -62,9 +62,8 @@ async function quotaAt(mount: Mount, dir: string): Promise<number | undefined> {
     const [max, period] = (await read(`${dir}/cpu.max`))?.split(/\s+/) ?? [];
     return max && max !== "max" ? Number(max) / Number(period) : undefined;
   }
-  const quota = Number((await read(`${dir}/cpu.cfs_quota_us`)) ?? -1);
-  const period = Number((await read(`${dir}/cpu.cfs_period_us`)) ?? 0);
-  return quota > 0 && period > 0 ? quota / period : undefined;
+  const [quota, period] = (await Promise.all([read(`${dir}/cpu.cfs_quota_us`), read(`${dir}/cpu.cfs_period_us`)])).map(Number);
+  return quota! > 0 && period! > 0 ? quota! / period! : undefined;
 }
 
 /** The mount holding the cpu controller for this /proc/self/cgroup line. */
@@ -76,18 +75,15 @@ function cpuMount(mounts: Mount[], controllers: string): Mount | undefined {
 
 /** The tightest CPU quota on this process's cgroup path, in CPUs. */
 export async function cgroupQuota(): Promise<number | undefined> {
-  const mounts = await cgroupMounts();
-  let tightest: number | undefined;
-  for (const line of ((await read("/proc/self/cgroup")) ?? "").split("\n")) {
+  const [mounts, cgroup] = await Promise.all([cgroupMounts(), read("/proc/self/cgroup")]);
+  const reads: Array<Promise<number | undefined>> = [];
+  for (const line of (cgroup ?? "").split("\n")) {
     const [, controllers, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
     const mount = path === undefined ? undefined : cpuMount(mounts, controllers!);
-    if (!mount) continue;
-    for (const dir of cgroupDirs(mount, path!)) {
-      const q = await quotaAt(mount, dir);
-      if (q !== undefined) tightest = Math.min(tightest ?? q, q);
-    }
+    if (mount) reads.push(...cgroupDirs(mount, path!).map((dir) => quotaAt(mount, dir)));
   }
-  return tightest;
+  const quotas = (await Promise.all(reads)).filter((q): q is number => q !== undefined);
+  return quotas.length ? Math.min(...quotas) : undefined;
 }
 
 /** This process's CPU budget. RINGSIDE_TEST_CPU_BUDGET=N stands in for it:

@@ -28,13 +28,15 @@ async function run(argv: string[]): Promise<number> {
   const log = new Log(args.choice<"text" | "json">("log-format"), args.bool("quiet"));
   if (args.has("check")) return checkOnly(args, log);
   const { parseConfig } = await import("./config.ts");
-  const cfg = await parseConfig(argv, process.env);
+  const parsing = parseConfig(argv, process.env);
   if (args.bool("doctor")) {
     const { doctor } = await import("./doctor.ts");
-    return doctor(cfg);
+    return doctor(await parsing);
   }
-  const { serve } = await import("./server.ts");
-  return serve(cfg, log);
+  // The library loads while the CPU budget is read (parseConfig waits on /proc).
+  const { serve, preload } = await import("./server.ts");
+  preload();
+  return serve(await parsing, log);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -68,6 +68,11 @@ const symbols = {
 type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
 let lib: Library | undefined;
 
+/** Loads the library now (it loads on first use otherwise). */
+export function loadLibrary(): void {
+  library();
+}
+
 function library(): Library {
   if (lib) return lib;
   const path = ensureLibrary();

@@ -5,9 +5,19 @@ import { urlOf } from "./address.ts";
 import { startBackend, type Backend } from "./backend.ts";
 import type { Config } from "./config.ts";
 import type { Fields, Log } from "./log.ts";
-import type { Counters } from "./native.ts";
+import { loadLibrary, type Counters } from "./native.ts";
 
 const POLL_MS = 5;
+
+/** Builds (if stale) and loads the library ahead of the start; a failure
+ * here is thrown again, with its message, by the start itself. */
+export function preload(): void {
+  try {
+    loadLibrary();
+  } catch {
+    // reported by startBackend
+  }
+}
 
 function featureList(server: Backend, cfg: Config): string {
   const cpus = (list?: number[]): string => `cpu${list && list.length > 1 ? "s" : ""} ${list?.join(" ")}`;

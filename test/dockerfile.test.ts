@@ -1,5 +1,7 @@
-// The Dockerfile says what the sidecar image must be: two stages, a runtime
-// stage that adds only the library, non-root, a HEALTHCHECK without curl.
+// The Dockerfile says what the sidecar image must be: the library built in
+// one stage, a root filesystem of only what runs put together in another,
+// an empty runtime image that copies it in; non-root, a HEALTHCHECK without
+// curl.
 import { describe, expect, test } from "bun:test";
 import { readRepo } from "./helpers.ts";
 
@@ -11,13 +13,12 @@ describe("Dockerfile", () => {
   const build = lines.slice(lines.indexOf(froms[0]!), lines.lastIndexOf(froms.at(-1)!));
   const instr = (name: string): string[] => runtime.filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1).trim());
 
-  test("multi-stage, both bases overridable by ARG", () => {
-    expect(froms).toHaveLength(2);
+  test("multi-stage, both bases overridable by ARG, an empty runtime image", () => {
+    expect(froms).toHaveLength(3);
     const preamble = lines.slice(0, lines.indexOf(froms[0]!));
     expect(preamble.some((l) => /^ARG BASE=\S*bun\S*slim/.test(l))).toBe(true);
     expect(preamble.some((l) => l.startsWith("ARG BUILD_BASE="))).toBe(true);
-    expect(froms[0]).toBe("FROM ${BUILD_BASE} AS native");
-    expect(froms[1]).toBe("FROM ${BASE}");
+    expect(froms).toEqual(["FROM ${BUILD_BASE} AS native", "FROM ${BASE} AS rootfs", "FROM scratch"]);
   });
 
   test("the build stage compiles the library with cc and liburing-dev", () => {
@@ -26,10 +27,14 @@ describe("Dockerfile", () => {
     expect(joined).toMatch(/make -s lib/);
   });
 
-  test("the runtime stage adds only the library and liburing's runtime library", () => {
+  test("the runtime holds only what runs: Bun with its shared objects, the library and liburing, the bundled app", () => {
     expect(runtime.some((l) => l.startsWith("RUN "))).toBe(false);
-    expect(instr("COPY")).toContain("--from=native /out/ /app/lib/");
-    expect(build.join("\n")).toMatch(/liburing\.so\.2/);
+    expect(instr("COPY")).toEqual(["--from=rootfs /rootfs/ /"]);
+    const joined = build.join("\n");
+    expect(joined).toMatch(/liburing\.so\.2/);
+    expect(joined).toContain("COPY --from=native /out/ /rootfs/app/lib/");
+    expect(joined).toMatch(/bun build src\/cli\.ts --target bun --minify --outfile \/rootfs\/app\/ringside\.js/);
+    expect(joined).toMatch(/ldd \/rootfs\/usr\/local\/bin\/bun/);
   });
 
   test("non-root, port 8000 exposed, SIGTERM, HEALTHCHECK without curl, entry file run directly", () => {
@@ -39,10 +44,10 @@ describe("Dockerfile", () => {
     expect(instr("ENV").join(" ")).toMatch(/\bPORT=8000\b/);
     expect(instr("STOPSIGNAL")).toEqual(["SIGTERM"]);
     const hc = instr("HEALTHCHECK")[0]!;
-    expect(hc).toMatch(/CMD \["bun", "\/app\/src\/cli\.ts", "--check", "\/"\]$/);
+    expect(hc).toMatch(/CMD \["bun", "\/app\/ringside\.js", "--check", "\/"\]$/);
     expect(hc).not.toMatch(/curl|wget/);
     // Exec form, no `bun run`: needs no /bin/sh, and Bun itself is PID 1.
-    expect(JSON.parse(instr("ENTRYPOINT")[0]!)).toEqual(["bun", "/app/src/cli.ts"]);
+    expect(JSON.parse(instr("ENTRYPOINT")[0]!)).toEqual(["bun", "/app/ringside.js"]);
   });
 
   test(".dockerignore keeps build output and node_modules out", () => {

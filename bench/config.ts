@@ -156,10 +156,12 @@ export interface Sizes {
     /** wrk runs this long before SIGTERM in the stop-under-load measurement. */
     stopAfterMs?: number;
   };
-  /** The rings, quota and budget phases; absent in results from before they existed. */
+  /** The rings, quota, budget, routes and delay phases; absent in results from before they existed. */
   rings?: PhaseSizes;
   quota?: PhaseSizes;
   budget?: PhaseSizes;
+  routes?: PhaseSizes;
+  delay?: PhaseSizes;
   /** Hard limits so nothing hangs: per wrk/ab/hyperfine invocation. */
   timeoutMs: number;
   /** Longest wait, over the whole run, for other work on the machine to calm down. */
@@ -189,6 +191,8 @@ export const FULL: Sizes = {
   rings: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: CONN_MODES },
   quota: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: CONN_MODES },
   budget: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive", "close"] },
+  routes: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive", "pipelined"] },
+  delay: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive"] },
   timeoutMs: 120_000,
   quietBudgetS: 90,
   retryBudget: 20,
@@ -217,6 +221,8 @@ export const QUICK: Sizes = {
   rings: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["ring1", "ring2", "nginx2", "bun2"] },
   quota: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["nginx", "batch", "default"] },
   budget: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["unrestricted/default", "unrestricted/batch", "taskset/default"] },
+  routes: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["route1", "route16"] },
+  delay: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["delay10"] },
   timeoutMs: 30_000,
   quietBudgetS: 3,
   retryBudget: 0,

@@ -2,6 +2,7 @@
 import { CONN_MODES, LABELS, PINNINGS, PIPELINE_DEPTH, SERVERS, isRing, type ConnMode, type ServerName } from "./config.ts";
 import { plural, table, verdict } from "./md.ts";
 import { budgetSection, quotaSection, ringsSection } from "./phase-markdown.ts";
+import { delaySection, routesSection } from "./routes-report.ts";
 import { bestRing, row } from "./report.ts";
 import { fmt, fmtSpread, type Spread } from "./stats.ts";
 import type { CostResult, LoadRun, Results, Target, ThroughputRow } from "./types.ts";
@@ -393,7 +394,7 @@ function onlyHeader(r: Results): string[] {
 }
 
 export function renderMarkdown(r: Results, svgName: string): string {
-  const phases = [ringsSection(r), quotaSection(r), budgetSection(r)];
+  const phases = [ringsSection(r), quotaSection(r), budgetSection(r), routesSection(r), delaySection(r)];
   if (r.only) return [onlyHeader(r), targets(r), ...phases, noise(r), anomalies(r), reproduce(r)].flat().join("\n") + "\n";
   const sections = [
     header(r, svgName),

@@ -3,6 +3,7 @@
 // report is markdown.ts.
 import { CONN_MODES, CONN_TITLES, LABELS, RING_MODES, SERVERS, isRing, type ConnMode, type ServerName } from "./config.ts";
 import { phaseTargets } from "./phase-report.ts";
+import { routesTargets } from "./routes-report.ts";
 import { fmt, ratioSpread, spread } from "./stats.ts";
 import { renderChart } from "./svg.ts";
 import type { CostResult, LoadRun, Results, Target, ThroughputRow } from "./types.ts";
@@ -188,7 +189,8 @@ function footprintTarget(r: Results): Target[] {
 
 function targets(r: Results): Target[] {
   // A run of --only phases has no matrix, cold start or cost to judge.
-  if (r.only) return phaseTargets(r);
+  const routes = r.routes ? routesTargets(r.routes) : [];
+  if (r.only) return [...phaseTargets(r), ...routes];
   const t: Target[] = [];
   for (const conn of ["keep-alive", "pipelined"] as const) {
     t.push(ratioTarget(r, conn, "nginx", 1.4));
@@ -199,7 +201,7 @@ function targets(r: Results): Target[] {
   t.push(syscallTarget(r, "batch", 0.3, false));
   t.push(idleTarget(r));
   t.push(coldTarget(r));
-  return [...t, ...stopTarget(r), ...footprintTarget(r), ...phaseTargets(r)];
+  return [...t, ...stopTarget(r), ...footprintTarget(r), ...phaseTargets(r), ...routes];
 }
 
 export function derive(r: Results): void {

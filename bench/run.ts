@@ -25,18 +25,19 @@ import { quotaPhase } from "./quota-phase.ts";
 import { derive, renderSvg } from "./report.ts";
 import { renderMarkdown } from "./markdown.ts";
 import { ringsPhase } from "./rings-phase.ts";
+import { delayPhase, routesPhase } from "./routes-phase.ts";
 import { BENCH, ROOT } from "./servers.ts";
 import type { PhaseResult, Results } from "./types.ts";
 
 /** The phases --only can run alone. */
-const SIDE_PHASES = { rings: ringsPhase, quota: quotaPhase, budget: budgetPhase } as const;
+const SIDE_PHASES = { rings: ringsPhase, quota: quotaPhase, budget: budgetPhase, routes: routesPhase, delay: delayPhase } as const;
 type SidePhase = keyof typeof SIDE_PHASES;
 const SIDE_NAMES = Object.keys(SIDE_PHASES) as SidePhase[];
 
 const USAGE = `usage: bun run bench [--quick] [--pinning ${PINNINGS.map((p) => p.name).join("|")}] [--only ${SIDE_NAMES.join(",")}] [--out DIR]
        bun run bench --render bench/results/DATE-HOST.json
   --quick     1 round, 1 s wrk runs, 64 connections, small hyperfine/strace runs, one connection mode
-              and a few rows in the rings, quota and budget phases (< 75 s; CI)
+              and a few rows in the rings, quota, budget, routes and delay phases (< 80 s; CI)
   --pinning   skip the pinning trials and use this policy
   --only      run these phases alone (comma-separated: ${SIDE_NAMES.join(", ")}); no pinning trials,
               wrk matrix, cold start or cost (the quota phase's per-CPU-second ratios need the matrix)
@@ -135,12 +136,12 @@ function parseOnly(text: string | undefined): SidePhase[] | undefined {
   return SIDE_NAMES.filter((x) => names.includes(x));
 }
 
-type Measured = Pick<Results, "pinning" | "load" | "cold" | "cost" | "rings" | "quota" | "budget">;
+type Measured = Pick<Results, "pinning" | "load" | "cold" | "cost" | "rings" | "quota" | "budget" | "routes" | "delay">;
 type Sides = Partial<Record<SidePhase, PhaseResult>>;
 
 const NOT_RUN: Results["pinning"] = { chosen: "none", summary: "not run (--only)", forced: true, trials: [], scores: {} };
 
-/** The rings, quota and budget phases (those of `which`), in that order. */
+/** The rings, quota, budget, routes and delay phases (those of `which`), in that order. */
 async function sidePhases(ctx: Ctx, which: readonly SidePhase[], phase: (name: string) => void): Promise<Sides> {
   const out: Sides = {};
   for (const name of which) {
@@ -200,6 +201,8 @@ function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: 
     ...(m.rings ? { rings: m.rings } : {}),
     ...(m.quota ? { quota: m.quota } : {}),
     ...(m.budget ? { budget: m.budget } : {}),
+    ...(m.routes ? { routes: m.routes } : {}),
+    ...(m.delay ? { delay: m.delay } : {}),
     noise,
   };
 }

@@ -175,10 +175,12 @@ export interface Results {
   sqpollAccounting: { processCpuS: number; taskSumCpuS: number; sqCpuS: number; included: boolean; note: string } | null;
   targets: Target[];
   anomalies: string[];
-  /** The rings, quota and budget phases (absent in older results, or when not run). */
+  /** The rings, quota, budget, routes and delay phases (absent in older results, or when not run). */
   rings?: PhaseResult;
   quota?: PhaseResult;
   budget?: PhaseResult;
+  routes?: PhaseResult;
+  delay?: PhaseResult;
   /** Set when `--only` ran these phases alone (no pinning trials, matrix, cold start or cost). */
   only?: string[];
   noise: { phases: PhaseNoise[]; processes: Foreign[]; waitedS: number; noisyStarts: number; retries: number };

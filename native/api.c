@@ -31,6 +31,8 @@ static void free_server(struct rs_server *s)
 	for (uint32_t k = 0; k < s->nrings; k++)
 		free_ring(&s->rings[k]);
 	free(s->rings);
+	free(s->replies);
+	free(s->routes);
 	free(s->reply_mem);
 	free(s);
 }
@@ -40,6 +42,7 @@ static int validate(const struct rs_config *c)
 	if (c->mode >= RS_MODES || c->entries == 0 || c->rings == 0 || c->rings > RS_MAX_RINGS ||
 	    c->max_connections < c->rings || c->max_header_bytes < 64 || c->port > 65535 ||
 	    (c->recv_buffers & (c->recv_buffers - 1)) || c->recv_buffers > 32768 ||
+	    c->routes > RS_MAX_ROUTES || (c->routes && !c->routes_ptr) || c->delay_ms > RS_MAX_DELAY_MS ||
 	    !memchr(c->host, 0, sizeof(c->host)))
 		return -EINVAL;
 	for (int k = 0; k < RS_RESP_KINDS; k++)
@@ -217,7 +220,8 @@ RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 		init_ring(s, k);
 	init_policy(s);
 	if ((ret = setup_replies(s)) < 0)
-		ret = fail(RS_STEP_ALLOC, "alloc: replies", ret);
+		ret = ret == -EINVAL ? fail(RS_STEP_CONFIG, "config: a route out of bounds", ret)
+				     : fail(RS_STEP_ALLOC, "alloc: replies", ret);
 	else
 		ret = start_rings(s);
 	if (ret < 0) {
@@ -263,6 +267,11 @@ RS_EXPORT int rs_port(const struct rs_server *s)
 }
 
 RS_EXPORT int rs_rings(const struct rs_server *s) { return (int)s->nrings; }
+
+RS_EXPORT const uint64_t *rs_route_requests(const struct rs_server *s, uint32_t ring)
+{
+	return ring < s->nrings ? s->rings[ring].route_requests : NULL;
+}
 RS_EXPORT uint32_t rs_features(const struct rs_server *s) { return s->rings[0].features | s->features; }
 
 RS_EXPORT const struct rs_counters *rs_counters(const struct rs_server *s, uint32_t ring)

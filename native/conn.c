@@ -79,6 +79,8 @@ static void queue_pending(struct conn_http *h, const struct conn_env *env)
 		h->close_after = true;
 	}
 	h->replies[h->nreplies++] = reply;
+	if (h->pending_delay > h->delay_ms)
+		h->delay_ms = h->pending_delay;
 	h->pending = -1;
 	h->served++;
 }
@@ -94,8 +96,10 @@ static bool frame_one(struct conn_http *h, const uint8_t *win, uint32_t n, uint3
 
 	if (r == RS_FRAME_MORE)
 		return false;
-	d = rs_decide(pol, r, r > 0 ? &req : NULL, h->served, env->draining);
+	d = rs_decide(pol, r, r > 0 ? &req : NULL, win + *off, h->served, env->draining);
 	tally(t, d.tally);
+	if (d.route != RS_NO_ROUTE && t->nroutes < CONN_STEP_REQUESTS)
+		t->routes[t->nroutes++] = (uint16_t)d.route;
 	if (!d.keep)
 		h->close_after = true;
 	h->linger |= d.linger;
@@ -106,6 +110,7 @@ static bool frame_one(struct conn_http *h, const uint8_t *win, uint32_t n, uint3
 	*off += (uint32_t)r;
 	h->skip = d.skip;
 	h->pending = d.reply;
+	h->pending_delay = d.delay_ms;
 	return true;
 }
 
@@ -236,6 +241,7 @@ enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_en
 enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
 {
 	h->nreplies = 0;
+	h->delay_ms = 0;
 	if (h->state == CONN_SENDING_LAST) {
 		if (h->linger || h->len || h->skip) {
 			conn_set_state(h, CONN_LINGERING);

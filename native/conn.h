@@ -54,12 +54,18 @@ struct conn_env {
 	void *ctx;
 };
 
+/* Requests one step can frame: a full batch of replies and one more whose
+ * body is still to come. */
+#define CONN_STEP_REQUESTS (RS_MAX_IOV + 1)
+
 /* Counter deltas from one step, added by the caller. */
 struct conn_tally {
 	uint32_t requests;
 	uint32_t bad_requests;
 	uint32_t too_large;
 	uint32_t eof_early;
+	uint16_t nroutes;      /* the route of each request framed, in order */
+	uint16_t routes[CONN_STEP_REQUESTS];
 };
 
 struct conn_http {
@@ -68,6 +74,8 @@ struct conn_http {
 	uint32_t served;     /* replies queued so far (max_requests counts these) */
 	uint64_t skip;       /* request body bytes still to discard */
 	int32_t pending;     /* reply owed once the body is read, or -1 */
+	uint32_t pending_delay; /* ... and how long it is held back */
+	uint32_t delay_ms;   /* the queued replies are held back this long (their longest) */
 	bool close_after;    /* close once the queued replies are sent */
 	bool linger;         /* input may be unread: shut down and drain first */
 	enum conn_state state;

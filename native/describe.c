@@ -1,5 +1,6 @@
-/* rs_describe(): the whole ABI as JSON, generated from the X-macro lists in
- * ringside.h, so the description cannot drift from the structs. src/native.ts
+/* rs_describe(): the whole ABI as JSON (config, route and counters structs,
+ * enums, constants), generated from the X-macro lists in ringside.h, so the
+ * description cannot drift from the structs. src/native.ts
  * encodes the config and decodes the counters by name against it. */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -38,9 +39,11 @@ static void close_with(struct out *o, char c)
 #define X_COUNT_64 64
 #define X_COUNT_RS_RESP_KINDS RS_RESP_KINDS
 #define X_COUNT_RS_MAX_RINGS RS_MAX_RINGS
-#define X_CONFIG(ctype, abi, name, n, en)                                         \
+#define X_FIELD(st, abi, name, count, en)                                         \
 	put(o, "{\"name\":\"%s\",\"type\":\"%s\",\"offset\":%zu,\"count\":%d,\"enum\":\"%s\"},", \
-	    #name, #abi, offsetof(struct rs_config, name), X_COUNT_##n, #en);
+	    #name, #abi, offsetof(struct st, name), count, #en);
+#define X_CONFIG(ctype, abi, name, n, en) X_FIELD(rs_config, abi, name, X_COUNT_##n, en)
+#define X_ROUTE(ctype, abi, name, n, en) X_FIELD(rs_route, abi, name, X_COUNT_##n, en)
 #define X_COUNTER(name, kind, help)                                               \
 	put(o, "{\"name\":\"%s\",\"offset\":%zu,\"kind\":\"%s\",\"help\":\"%s\"},", #name, \
 	    offsetof(struct rs_counters, name), #kind, help);
@@ -65,6 +68,9 @@ static void describe(struct out *o)
 {
 	put(o, "{\"config\":{\"size\":%zu,\"fields\":[", sizeof(struct rs_config));
 	RS_CONFIG_FIELDS(X_CONFIG)
+	close_with(o, ']');
+	put(o, "},\"route\":{\"size\":%zu,\"fields\":[", sizeof(struct rs_route));
+	RS_ROUTE_FIELDS(X_ROUTE)
 	close_with(o, ']');
 	put(o, "},\"counters\":{\"size\":%zu,\"fields\":[", sizeof(struct rs_counters));
 	RS_COUNTER_FIELDS(X_COUNTER)

@@ -44,6 +44,12 @@ static const uint8_t char_class[256] = {
 #undef T
 #undef V
 
+/* A byte span inside buf. */
+struct span {
+	const uint8_t *p;
+	size_t n;
+};
+
 /* Parse state for one call. Positions index buf; end is the examined limit. */
 struct parser {
 	const uint8_t *buf;
@@ -58,12 +64,7 @@ struct parser {
 	uint8_t hosts;
 	uint8_t conn_close;
 	uint8_t conn_keep_alive;
-};
-
-/* A byte span inside buf. */
-struct span {
-	const uint8_t *p;
-	size_t n;
+	struct span path;   /* what routes match: see target_path() */
 };
 
 static int is_ows(uint8_t c)
@@ -210,6 +211,28 @@ static int take_version(struct parser *ps, uint8_t *major, uint8_t *minor)
 	return 0;
 }
 
+/* The part of a request target that routes match: origin-form "/a/b?q" is
+ * "/a/b"; absolute-form "http://host/a?q" is "/a" (or "/" with no path);
+ * asterisk-form and anything else is the target itself. No decoding and no
+ * normalisation: percent-escapes and dot segments are matched as sent. */
+static struct span target_path(struct span t)
+{
+	const uint8_t *p = t.p, *end = t.p + t.n, *q;
+
+	if (t.n && p[0] != '/') {
+		const uint8_t *scheme = memchr(p, ':', t.n);
+		if (scheme && end - scheme > 2 && scheme[1] == '/' && scheme[2] == '/') {
+			p = scheme + 3;
+			while (p < end && *p != '/' && *p != '?')
+				p++;
+			if (p == end || *p == '?') /* no path at all: empty, which stands for "/" */
+				return (struct span){ p, 0 };
+		}
+	}
+	q = memchr(p, '?', (size_t)(end - p));
+	return (struct span){ p, (size_t)((q ? q : end) - p) };
+}
+
 static int parse_request_line(struct parser *ps)
 {
 	struct span method, target;
@@ -225,6 +248,7 @@ static int parse_request_line(struct parser *ps)
 		return RS_FRAME_VERSION;
 	ps->minor_version = minor == 0 ? 0 : 1;
 	ps->is_head = method.n == 4 && memcmp(method.p, "HEAD", 4) == 0;
+	ps->path = target_path(target);
 	return 0;
 }
 
@@ -382,6 +406,8 @@ static void fill_request(const struct parser *ps, struct rs_request *out)
 	else if (ps->conn_keep_alive)
 		out->connection = RS_CONN_KEEP_ALIVE;
 	out->chunked = ps->has_te; /* check_block: TE implies final chunked */
+	out->path_off = (uint32_t)(ps->path.p - ps->buf);
+	out->path_len = (uint32_t)ps->path.n;
 }
 
 int rs_frame(const uint8_t *buf, size_t len, size_t max_header,

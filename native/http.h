@@ -38,6 +38,9 @@ enum rs_conn_token {
 
 struct rs_request {
 	uint64_t content_length; /* body bytes that follow the header block */
+	uint32_t path_off;       /* the target's path, from buf: without the query, and */
+	uint32_t path_len;       /* for an absolute-form target without scheme and authority
+				  * (0 for "http://host" alone: the path is "/") */
 	uint8_t is_head;         /* method is exactly HEAD */
 	uint8_t minor_version;   /* HTTP/1.<minor>, 0 or 1 (other minors count as 1) */
 	uint8_t connection;      /* enum rs_conn_token */

@@ -54,6 +54,18 @@ struct io_uring_sqe *get_sqe(struct ring *r)
 	return sqe;
 }
 
+/* Room for n SQEs at once: a link chain must not be split by a flush in the
+ * middle of it (the part submitted first would run unlinked). */
+static void reserve_sqes(struct ring *r, unsigned n)
+{
+	while (io_uring_sq_space_left(&r->uring) < n) {
+		CTR_ADD(r, sq_full, 1);
+		io_uring_submit(&r->uring);
+		if (r->features & RS_FEAT(SQPOLL))
+			io_uring_sqring_wait(&r->uring);
+	}
+}
+
 /* An operation on the connection's socket. Counted until its last
  * completion: the slot (a fixed file index, or an fd number) is closed and
  * reused only once nothing queued for this connection can still run (see
@@ -327,6 +339,22 @@ static void link_close(struct ring *r, struct io_uring_sqe *send, const struct c
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
+/* --delay: the send waits behind a timeout linked before it, in the
+ * kernel. ETIME_SUCCESS: an expired timeout lets the link go on (without it,
+ * expiring counts as failing and would cancel the send). */
+static void add_delay(struct ring *r, struct conn *c)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+	uint32_t ms = c->http.delay_ms;
+
+	c->delay = (struct __kernel_timespec){ .tv_sec = ms / 1000, .tv_nsec = (long long)(ms % 1000) * 1000000 };
+	io_uring_prep_timeout(sqe, &c->delay, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, encode_ud(OP_DELAY, c->gen, conn_idx(r, c)));
+	c->delay_pending = true;
+	CTR_ADD(r, delayed, c->http.nreplies);
+}
+
 /* MSG_WAITALL: the kernel retries a short send itself, so a short result
  * means failure, and a linked close is cancelled rather than cutting the
  * response. One reply is a plain send; a pipelined batch one sendmsg. */
@@ -364,6 +392,9 @@ static void start_send(struct ring *r, struct conn *c)
 
 	c->close_linked = conn_done_after_send(h) && can_link_close(r) && !c->recv_armed;
 	c->sent = 0;
+	reserve_sqes(r, 3); /* delay, send, close: one chain */
+	if (h->delay_ms)
+		add_delay(r, c);
 	if (h->nreplies > 1) {
 		c->vec = pool_get(&r->vecs);
 		for (uint32_t i = 0; i < h->nreplies; i++) {
@@ -422,6 +453,8 @@ void handle_send(struct ring *r, struct conn *c, int res)
 			CTR_ADD(r, client_resets, 1);
 		else if (res != -ECANCELED)
 			CTR_ADD(r, send_errors, 1);
+		else if (c->http.delay_ms)
+			CTR_ADD(r, delayed_cut, c->http.nreplies); /* cancelled while held back */
 		close_conn(r, c); /* a linked close was cancelled with the send */
 		return;
 	}
@@ -495,6 +528,8 @@ static void close_conn(struct ring *r, struct conn *c)
 	drop_held(r, c);
 	if (c->recv_armed)
 		add_cancel(r, c, OP_RECV);
+	if (c->delay_pending)
+		add_cancel(r, c, OP_DELAY); /* the send behind it is cancelled with it */
 	if (!c->inflight)
 		submit_close(r, c);
 }
@@ -517,7 +552,11 @@ void expire_conn(struct ring *r, struct conn *c)
 {
 	enum conn_state st = c->http.state;
 
-	add_cancel(r, c, st == CONN_SENDING || st == CONN_SENDING_LAST ? OP_SEND : OP_RECV);
+	/* A send held back by a delay is not issued yet: cancel the delay. */
+	if (c->delay_pending)
+		add_cancel(r, c, OP_DELAY);
+	else
+		add_cancel(r, c, st == CONN_SENDING || st == CONN_SENDING_LAST ? OP_SEND : OP_RECV);
 	c->expired = true;
 	if (st != CONN_SENDING && st != CONN_SENDING_LAST && !c->recv_armed)
 		close_conn(r, c); /* waiting on nothing: held or starved input */
@@ -526,7 +565,8 @@ void expire_conn(struct ring *r, struct conn *c)
 /* ---- the step machine ---------------------------------------------------- */
 
 /* Each state has its clock: a request (header and body) gets
- * header_timeout from its first byte, a send header_timeout from its start,
+ * header_timeout from its first byte, a send header_timeout from its start
+ * (after its delay),
  * an idle keep-alive connection idle_timeout, a lingering one RS_LINGER_MS. */
 static void arm_deadline(struct ring *r, struct conn *c, enum conn_state from)
 {
@@ -537,7 +577,7 @@ static void arm_deadline(struct ring *r, struct conn *c, enum conn_state from)
 	if ((to == CONN_READING || to == CONN_READING_BODY) && !was_reading)
 		c->deadline_ms = r->now_ms + cfg->header_timeout_ms;
 	else if (to == CONN_SENDING || to == CONN_SENDING_LAST)
-		c->deadline_ms = r->now_ms + cfg->header_timeout_ms;
+		c->deadline_ms = r->now_ms + c->http.delay_ms + cfg->header_timeout_ms;
 	else if (to == CONN_IDLE)
 		c->deadline_ms = r->now_ms + cfg->idle_timeout_ms;
 	else if (to == CONN_LINGERING)
@@ -549,6 +589,10 @@ static void apply(struct ring *r, struct conn *c, enum conn_state from, enum con
 		  const struct conn_tally *t)
 {
 	CTR_ADD(r, requests, t->requests);
+	for (uint32_t i = 0; i < t->nroutes; i++) {
+		uint64_t *n = &r->route_requests[t->routes[i]];
+		__atomic_store_n(n, *n + 1, __ATOMIC_RELAXED);
+	}
 	CTR_ADD(r, bad_requests, t->bad_requests);
 	CTR_ADD(r, too_large, t->too_large);
 	CTR_ADD(r, client_eof_early, t->eof_early);

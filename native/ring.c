@@ -112,6 +112,12 @@ static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 		handle_accept(r, cqe);
 		return;
 	}
+	if (t == OP_DELAY) {
+		c = &r->conns[ud_idx(ud)];
+		if ((c->gen & 0xffffff) == ud_gen(ud))
+			c->delay_pending = false; /* expired (the send goes on) or cancelled */
+		return;
+	}
 	if (t != OP_RECV && t != OP_SEND && t != OP_SHUTDOWN)
 		return; /* close, cancel, wake: nothing owed */
 	c = &r->conns[ud_idx(ud)];

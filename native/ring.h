@@ -36,7 +36,7 @@
 /* user_data layout: bits 63..56 op type, 55..32 connection generation,
  * 31..0 connection index. The generation drops CQEs of a previous tenant of
  * a reused slot (completions only: see close_conn for submissions). */
-enum op_type { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN, OP_WAKE };
+enum op_type { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN, OP_WAKE, OP_DELAY };
 
 static inline uint64_t encode_ud(enum op_type t, uint32_t gen, uint32_t idx)
 {
@@ -73,6 +73,8 @@ struct conn {
 	uint16_t held_count;
 	uint16_t held_off;     /* bytes of the head buffer already taken */
 	uint32_t sent;         /* bytes of a single reply already sent */
+	bool delay_pending;    /* a timeout holds the send back */
+	struct __kernel_timespec delay; /* its length, read by the kernel */
 	uint64_t deadline_ms;  /* header, idle or linger deadline */
 	struct sendvec *vec;   /* a pipelined batch in flight, or NULL */
 };
@@ -150,14 +152,16 @@ struct ring {
 	enum rs_step step;         /* the failed setup step */
 	char error[160];
 
+	uint64_t *route_requests;  /* requests by route, 0 the default (rs_route_requests) */
 	struct rs_counters ctr __attribute__((aligned(64)));
 };
 
 struct rs_server {
 	struct rs_config cfg;
 	struct rs_policy policy;
-	struct blob replies[RS_REPLIES];
-	uint8_t *reply_mem;
+	struct blob *replies;      /* by reply id (policy.h), rs_replies(routes) of them */
+	struct rs_route_match *routes;
+	uint8_t *reply_mem;        /* what replies and routes point into */
 	uint32_t stop_drain_ms;
 	int stop_requested;        /* written by the JS thread, read atomically */
 	uint32_t features;         /* server-wide: reuseport, cpu_steering */
@@ -170,8 +174,10 @@ struct rs_server {
 	__atomic_store_n(&(r)->ctr.f, (r)->ctr.f + (uint64_t)(v), __ATOMIC_RELAXED)
 #define CTR_SET(r, f, v) __atomic_store_n(&(r)->ctr.f, (uint64_t)(v), __ATOMIC_RELAXED)
 
-/* setup.c */
+/* replies.c */
 int setup_replies(struct rs_server *s);
+
+/* setup.c */
 int check_port_free(struct rs_server *s, struct ring *r0);
 int setup_listener(struct ring *r, uint32_t port);
 int setup_cpu_steering(struct rs_server *s);

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define RS_ABI_VERSION 2
+#define RS_ABI_VERSION 3
 
 /* ---- enums: X(C_NAME, name as described) -------------------------------- */
 
@@ -91,11 +91,15 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(RS_NO_CPU, -1)                /* sq_cpu, ring_cpu: not pinned */    \
 	X(RS_SPIN_FOREVER, 4294967295LL) /* spin_budget_ms: never park */    \
 	X(RS_HOST_MAX, 64)              /* bytes of host, NUL included */    \
-	X(RS_MAX_RINGS, RS_MAX_RINGS)   /* rings at most */
+	X(RS_MAX_RINGS, RS_MAX_RINGS)   /* rings at most */ \
+	X(RS_MAX_ROUTES, RS_MAX_ROUTES) /* routes at most */ \
+	X(RS_MAX_DELAY_MS, RS_MAX_DELAY_MS) /* longest delay */
 
 #define RS_NO_CPU (-1)
 #define RS_SPIN_FOREVER UINT32_MAX
 #define RS_MAX_RINGS 256
+#define RS_MAX_ROUTES 1024
+#define RS_MAX_DELAY_MS 3600000
 
 /* ---- the config JS fills: X(C type, ABI type, name, array length or 0, enum)
  * The ABI type is one of u32, i32, u64, char; enum names the enum list a u32
@@ -119,7 +123,20 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(uint32_t, u32, idle_timeout_ms, 0, -)                                 \
 	X(uint32_t, u32, header_timeout_ms, 0, -)                               \
 	X(uint32_t, u32, recv_buffers, 0, -)   /* provided buffers per ring, a power of two; 0: by connections */ \
-	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) /* copied at start */ \
+	X(uint32_t, u32, delay_ms, 0, -)       /* the default response is held back this long */ \
+	X(uint32_t, u32, routes, 0, -)         /* entries of routes_ptr, 0..RS_MAX_ROUTES */ \
+	X(uint64_t, u64, routes_ptr, 0, -)     /* struct rs_route[routes]; copied at start */ \
+	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) /* the default response; copied at start */ \
+	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
+
+/* ---- a route: requests whose path matches get its own response ---------
+ * Same X(...) form as the config; routes_ptr points at an array of these. */
+#define RS_ROUTE_FIELDS(X)                                                  \
+	X(uint64_t, u64, path_ptr, 0, -)       /* the path to match, as sent */ \
+	X(uint32_t, u32, path_len, 0, -)                                        \
+	X(uint32_t, u32, prefix, 0, -)         /* 1: every path that starts with it */ \
+	X(uint32_t, u32, delay_ms, 0, -)       /* its response is held back this long */ \
+	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) \
 	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
 
 /* ---- the counters a ring thread fills: X(name, kind, help) --------------
@@ -144,6 +161,8 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(header_timeouts, counter, "connections closed by --header-timeout")  \
 	X(idle_timeouts, counter, "connections closed by --idle-timeout")      \
 	X(lingering_closes, counter, "connections closed after draining unread input") \
+	X(delayed, counter, "responses held back by --delay or a route's delay before sending") \
+	X(delayed_cut, counter, "delayed responses not sent: the connection closed or the drain timed out first") \
 	X(buffer_shortages, counter, "receives that found no provided buffer free (re-armed once some come back)") \
 	X(sq_full, counter, "times the submission queue was full")             \
 	X(cq_overflow, counter, "completion queue overflows")                  \
@@ -157,6 +176,10 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 #define RS_X_CONFIG_MEMBER(ctype, abi, name, n, en) ctype name RS_X_DIM_##n;
 struct rs_config {
 	RS_CONFIG_FIELDS(RS_X_CONFIG_MEMBER)
+};
+
+struct rs_route {
+	RS_ROUTE_FIELDS(RS_X_CONFIG_MEMBER)
 };
 
 #define RS_X_COUNTER_MEMBER(name, kind, help) uint64_t name;
@@ -185,6 +208,9 @@ int rs_rings(const struct rs_server *s);
 uint32_t rs_features(const struct rs_server *s);
 /* Ring `ring`'s counters block, NULL past the last ring. */
 const struct rs_counters *rs_counters(const struct rs_server *s, uint32_t ring);
+/* Ring `ring`'s requests by route: a u64 for the default response, then one
+ * per route in config order (routes + 1 in all); NULL past the last ring. */
+const uint64_t *rs_route_requests(const struct rs_server *s, uint32_t ring);
 /* The failed step of the last rs_start (enum rs_step), RS_STEP_NONE if none. */
 int rs_last_step(void);
 /* "step: reason" for the last failed rs_start, "" if none. */

@@ -1,6 +1,6 @@
-/* Building a server: the prebuilt replies, preallocated connection state,
- * and the io_uring ring with its per-mode flags and fallbacks (the listening
- * sockets are listen.c's). */
+/* Building a ring: preallocated connection state and the io_uring with its
+ * per-mode flags and fallbacks (the listening sockets are listen.c's, the
+ * replies replies.c's). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,54 +34,6 @@ void set_error(struct ring *r, enum rs_step step, int err)
 	snprintf(r->error, sizeof(r->error), "%s: %s", step_names[step], strerror(err));
 }
 
-static const char *const error_lines[RS_REPLIES - RS_RESP_KINDS] = {
-	[RS_REPLY_ERR_400 - RS_RESP_KINDS] = "400 Bad Request",
-	[RS_REPLY_ERR_413 - RS_RESP_KINDS] = "413 Content Too Large",
-	[RS_REPLY_ERR_431 - RS_RESP_KINDS] = "431 Request Header Fields Too Large",
-	[RS_REPLY_ERR_505 - RS_RESP_KINDS] = "505 HTTP Version Not Supported",
-};
-#define ERROR_MEM 512
-
-/* Error responses always close; built once, with their lengths computed. */
-static int build_errors(struct rs_server *s, uint8_t *mem)
-{
-	size_t off = 0;
-
-	for (int k = RS_RESP_KINDS; k < RS_REPLIES; k++) {
-		const char *line = error_lines[k - RS_RESP_KINDS], *reason = line + 4;
-		int n = snprintf((char *)mem + off, ERROR_MEM - off,
-				 "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-				 "Connection: close\r\n\r\n%s\n",
-				 line, strlen(reason) + 1, reason);
-		if (n < 0 || (size_t)n >= ERROR_MEM - off)
-			return -ENOSPC;
-		s->replies[k] = (struct blob){ mem + off, (uint32_t)n };
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* Every reply in one allocation: the canned variants JS built (copied, so JS
- * may free its buffers), then the error responses. */
-int setup_replies(struct rs_server *s)
-{
-	size_t total = ERROR_MEM, off = 0;
-
-	for (int k = 0; k < RS_RESP_KINDS; k++)
-		total += s->cfg.response_len[k];
-	s->reply_mem = malloc(total);
-	if (!s->reply_mem)
-		return -ENOMEM;
-	for (int k = 0; k < RS_RESP_KINDS; k++) {
-		uint32_t len = (uint32_t)s->cfg.response_len[k];
-		if (len)
-			memcpy(s->reply_mem + off, (const void *)(uintptr_t)s->cfg.response_ptr[k], len);
-		s->replies[k] = (struct blob){ s->reply_mem + off, len };
-		off += len;
-	}
-	return build_errors(s, s->reply_mem + off);
-}
-
 /* The connection table and what it lends per connection; the own input
  * buffers come with the ring (setup_ring), once it is known whether input
  * arrives in provided buffers. calloc'd and mmap'd memory is touched only as
@@ -92,7 +44,8 @@ int setup_conns(struct ring *r)
 
 	r->conns = calloc(n, sizeof(*r->conns));
 	r->free_slots = calloc(n, sizeof(*r->free_slots));
-	if (!r->conns || !r->free_slots || pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
+	r->route_requests = calloc(r->srv->cfg.routes + 1, sizeof(*r->route_requests));
+	if (!r->conns || !r->free_slots || !r->route_requests || pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
 		set_error(r, RS_STEP_ALLOC, ENOMEM);
 		return -ENOMEM;
 	}
@@ -106,6 +59,7 @@ void free_conns(struct ring *r)
 {
 	free(r->conns);
 	free(r->free_slots);
+	free(r->route_requests);
 	pool_free(&r->vecs);
 	pool_free(&r->inputs);
 	free_bufring(r);

@@ -3,8 +3,8 @@
 //   /readyz   200 while the server is running and accepting, 503 otherwise
 //             (starting, draining, stopped)
 //   /metrics  Prometheus text: every counter the library describes (its help
-//             text and kind included), mode/features/degraded as labels,
-//             process CPU and RSS
+//             text and kind included), requests by route, mode/features/
+//             degraded as labels, process CPU and RSS
 // It runs on the JS thread and only reads the counters: no FFI call.
 import type { Server } from "bun";
 import pkg from "../package.json" with { type: "json" };
@@ -33,7 +33,15 @@ function infoMetrics(lines: string[], server: Backend, mode: string, features: s
   metric(lines, "ringside_feature", "gauge", "ring features in use (1) or not (0)", features.map((f) => [`{feature="${f}"}`, server.features.includes(f) ? 1 : 0]));
 }
 
-export function metricsText(server: Backend, mode: string): string {
+/** What an admin listener shows: the server, its mode, and its route names
+ * ("default" first, then each route as written, "/api/*" for a prefix). */
+export interface AdminView {
+  server: Backend;
+  mode: string;
+  routes: string[];
+}
+
+export function metricsText({ server, mode, routes }: AdminView): string {
   const lines: string[] = [];
   const d = abiDescription();
   infoMetrics(lines, server, mode, enumNames(d, "feature"));
@@ -47,6 +55,8 @@ export function metricsText(server: Backend, mode: string): string {
     // Ring by ring under a name of their own, so that sum() over a name never counts twice.
     metric(lines, `ringside_ring_${name}`, f.kind, `${help}; one ring`, rings.map((rc, k) => [`{ring="${k}"}`, rc[f.name] ?? 0]));
   }
+  const byRoute = server.routeRequests();
+  metric(lines, "ringside_route_requests_total", "counter", "requests framed, by the route that answered them (default: no route matched); all rings", routes.map((r, i) => [`{route="${label(r)}"}`, byRoute[i] ?? 0]));
   const cpu = process.cpuUsage();
   metric(lines, "process_cpu_seconds_total", "counter", "user and system CPU time of all threads, the ring thread included", [["", (cpu.user + cpu.system) / 1e6]]);
   metric(lines, "process_resident_memory_bytes", "gauge", "resident set size", [["", process.memoryUsage.rss()]]);
@@ -62,21 +72,21 @@ export interface Admin {
   stop(): void;
 }
 
-function route(path: string, server: Backend, mode: string): Response {
+function route(path: string, view: AdminView): Response {
   if (path === "/healthz") return text("ok\n");
   if (path === "/readyz") {
-    const state = server.state();
+    const state = view.server.state();
     return state === "running" ? text("ready\n") : text(`not ready: ${state}\n`, 503);
   }
-  if (path === "/metrics") return text(metricsText(server, mode), 200, "text/plain; version=0.0.4; charset=utf-8");
+  if (path === "/metrics") return text(metricsText(view), 200, "text/plain; version=0.0.4; charset=utf-8");
   return text("not found: try /healthz, /readyz or /metrics\n", 404);
 }
 
 /** Starts the admin listener; throws RingsideError if it cannot bind. */
-export function startAdmin(at: { host: string; port: number }, server: Backend, mode: string): Admin {
+export function startAdmin(at: { host: string; port: number }, view: AdminView): Admin {
   let admin: Server<undefined>;
   try {
-    admin = Bun.serve({ hostname: at.host, port: at.port, fetch: (req) => route(new URL(req.url).pathname, server, mode) });
+    admin = Bun.serve({ hostname: at.host, port: at.port, fetch: (req) => route(new URL(req.url).pathname, view) });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw addrInUse("admin port", at.port, at.host, "another --admin-port");

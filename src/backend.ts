@@ -18,6 +18,8 @@ export interface Backend {
   counters(): Counters;
   /** The same, ring by ring. */
   ringCounters(): Counters[];
+  /** Requests by route over the rings: the default response's, then each route's in config order. */
+  routeRequests(): number[];
   /** A name of enum state: starting, running, draining, stopped. */
   state(): string;
   stop(drainMs: number): void;

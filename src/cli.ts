@@ -29,6 +29,9 @@ async function run(argv: string[]): Promise<number> {
   if (args.has("check")) return checkOnly(args, log);
   const { parseConfig } = await import("./config.ts");
   const parsing = parseConfig(argv, process.env);
+  // Awaited below; handled now, so that a usage error thrown while the server
+  // code loads is not first reported as an unhandled rejection, with a stack.
+  parsing.catch(() => {});
   if (args.bool("doctor")) {
     const { doctor } = await import("./doctor.ts");
     return doctor(await parsing);

@@ -7,9 +7,11 @@ import { pickLayout, readBudget, type ModeName } from "./budget.ts";
 import { usageError } from "./errors.ts";
 import type { NativeFields, NativeValue } from "./native.ts";
 import { OPTIONS } from "./options.ts";
-import { readArgs, type Reader } from "./reader.ts";
+import { PRESETS, type Preset } from "./presets.ts";
+import { readArgs, spec, type Reader } from "./reader.ts";
 import { REASONS } from "./reasons.ts";
 import { bodyless, buildResponses, DEFAULT_BODY, validateContentType, validateHeader, type ResponseSpec } from "./response.ts";
+import { checkDistinctRoutes, parseRouteText, readRoutesFile, resolveRoute, type Route } from "./routes.ts";
 
 export type { ModeName };
 
@@ -28,7 +30,12 @@ export interface Config {
   /** --sq-cpu / --cpu lists, undefined when not pinned. */
   sqCpus?: number[];
   ringCpus?: number[];
+  /** The default response: every path no route matches. */
   response: ResponseSpec;
+  /** --delay: the default response's, and every route's without its own. */
+  delayMs: number;
+  /** --route, --routes and the preset's, in the order the library gets them. */
+  routes: Route[];
   drainTimeoutMs: number;
   statsIntervalMs: number;
   logFormat: "text" | "json";
@@ -39,7 +46,7 @@ export interface Config {
   admin?: { host: string; port: number };
 }
 
-async function readBody(r: Reader): Promise<{ body: Uint8Array; explicit: boolean }> {
+async function readBody(r: Reader, fallback: string): Promise<{ body: Uint8Array; explicit: boolean }> {
   if (r.has("body") && r.has("body-file")) throw usageError("--body and --body-file conflict: give one of them");
   if (r.has("body-file")) {
     const path = r.str("body-file");
@@ -50,28 +57,56 @@ async function readBody(r: Reader): Promise<{ body: Uint8Array; explicit: boolea
       throw usageError(`--body-file '${path}' cannot be read (${code}): give a readable file`);
     }
   }
-  return { body: new TextEncoder().encode(r.has("body") ? r.str("body") : DEFAULT_BODY), explicit: r.has("body") };
+  return { body: new TextEncoder().encode(r.has("body") ? r.str("body") : fallback), explicit: r.has("body") };
 }
 
-async function responseSpec(r: Reader): Promise<ResponseSpec> {
+async function responseSpec(r: Reader, preset: Preset): Promise<ResponseSpec> {
   const status = r.int("status")!;
   const reason = REASONS[status];
   if (!reason) throw usageError(`--status ${status} has no standard reason phrase: use a registered code from 200 to 599`);
-  const { body, explicit } = await readBody(r);
+  const { body, explicit } = await readBody(r, preset.body ?? DEFAULT_BODY);
   if (bodyless(status) && explicit && body.length) throw usageError(`--status ${status} responses carry no body: drop --body/--body-file`);
   const contentType = validateContentType(r.str("content-type"));
-  const headers = r.list("header").map(validateHeader);
+  const headers = r.list("header").map((h) => validateHeader(h));
   return { status, reason, contentType, headers, body: bodyless(status) ? new Uint8Array(0) : body };
 }
 
+/** A response's prebuilt variants, as response_ptr and response_len take them. */
+function variantFields(response: ResponseSpec): { response_ptr: NativeValue; response_len: NativeValue } {
+  const variants = buildResponses(response);
+  return { response_ptr: variants, response_len: Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, v.length])) };
+}
+
+function routeFields(route: Route): NativeFields {
+  const path = new TextEncoder().encode(route.path);
+  return { path_ptr: path, path_len: path.length, prefix: route.prefix ? 1 : 0, delay_ms: route.delayMs, ...variantFields(route.response) };
+}
+
 /** Every option with a `native` field, the layout, and the prebuilt response variants. */
-function nativeFields(r: Reader, layout: { mode: ModeName; rings: number }, response: ResponseSpec): NativeFields {
+function nativeFields(r: Reader, layout: { mode: ModeName; rings: number }, response: ResponseSpec, routes: Route[]): NativeFields {
   const out: Record<string, NativeValue> = { mode: layout.mode, rings: layout.rings };
   for (const o of OPTIONS) if (o.native) out[o.native] = r.native(o);
-  const variants = buildResponses(response);
-  out.response_ptr = variants;
-  out.response_len = Object.fromEntries(Object.entries(variants).map(([k, v]) => [k, v.length]));
-  return out;
+  out.routes = routes.length;
+  out.routes_ptr = routes.length ? { struct: "route", items: routes.map(routeFields) } : 0;
+  return { ...out, ...variantFields(response) };
+}
+
+/** The preset's routes (unless a route of the same path replaces one), the
+ * --routes file's, then the --route ones, each checked. */
+async function readRoutes(r: Reader, preset: Preset, response: ResponseSpec, delayMs: number): Promise<Route[]> {
+  const given = [
+    ...(r.has("routes") ? await readRoutesFile(r.str("routes")) : []),
+    ...r.list("route").map((text) => ({ input: parseRouteText(text, `--route '${text}'`), what: `--route '${text}'` })),
+  ];
+  const max = spec("route").max!;
+  if (given.length > max) throw usageError(`${given.length} routes given (--route and --routes): ${max} at most`);
+  const shared = { headers: response.headers, delayMs, maxDelayMs: spec("delay").max! };
+  const routes = await Promise.all(given.map(({ input, what }) => resolveRoute(input, what, shared)));
+  const presetRoutes = await Promise.all(preset.routes.map((text) => resolveRoute(parseRouteText(text, `--preset route '${text}'`), `--preset route '${text}'`, shared)));
+  const replaced = (p: Route) => routes.some((u) => u.path === p.path && u.prefix === p.prefix);
+  const all = [...presetRoutes.filter((p) => !replaced(p)), ...routes];
+  checkDistinctRoutes(all);
+  return all;
 }
 
 function adminAddress(r: Reader, host: string, port: number): Config["admin"] {
@@ -123,9 +158,13 @@ export async function parseConfig(argv: string[], env: Record<string, string | u
   const sqCpus = r.cpus("sq-cpu");
   const ringCpus = r.cpus("cpu");
   const layout = await layoutOf(r, env, ringCpus);
-  const response = await responseSpec(r);
+  const preset = PRESETS[r.choice<string>("preset")]!;
+  const rp = r.withDefaults(preset.defaults);
+  const response = await responseSpec(rp, preset);
+  const delayMs = r.ms("delay");
+  const routes = await readRoutes(rp, preset, response, delayMs);
   // Every value parses before any combination is judged.
-  const native = nativeFields(r, layout, response);
+  const native = nativeFields(rp, layout, response, routes);
   checkCombinations(r, layout, keepAlive);
   checkCpus(layout, sqCpus, ringCpus);
   return {
@@ -141,6 +180,8 @@ export async function parseConfig(argv: string[], env: Record<string, string | u
     sqCpus,
     ringCpus,
     response,
+    delayMs,
+    routes,
     drainTimeoutMs: r.ms("drain-timeout"),
     statsIntervalMs: r.ms("stats-interval"),
     logFormat: r.choice<"text" | "json">("log-format"),

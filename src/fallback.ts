@@ -1,13 +1,50 @@
 // Opt-in (--fallback, RINGSIDE_FALLBACK=1) degraded mode: when io_uring is
 // blocked (seccomp, kernel.io_uring_disabled, SQPOLL refused), serve the same
-// canned response through Bun.serve instead of failing. backend.ts starts it;
-// the startup line and /metrics say it is degraded.
+// canned responses, routes and delays through Bun.serve instead of failing
+// (delays on a JS timer). backend.ts starts it; the startup line and /metrics
+// say it is degraded.
 import type { Server } from "bun";
 import type { Backend } from "./backend.ts";
 import type { Config } from "./config.ts";
 import { addrInUse, RingsideError } from "./errors.ts";
 import { abiDescription, enumNames, type Counters } from "./native.ts";
-import { buildResponses } from "./response.ts";
+import { buildResponses, type ResponseSpec } from "./response.ts";
+import { matchRoute } from "./routes.ts";
+
+/** What Bun.serve answers for one route (or the default response). */
+interface Answer {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Uint8Array;
+  wireBytes: number;
+  delayMs: number;
+}
+
+function answerOf(cfg: Config, response: ResponseSpec, delayMs: number): Answer {
+  const { status, contentType, headers, body } = response;
+  return {
+    status,
+    body,
+    delayMs,
+    wireBytes: buildResponses(response)[cfg.keepAlive ? "keep11" : "close11"].length,
+    headers: [
+      ["Content-type", contentType],
+      ...headers.map((h): [string, string] => [h.slice(0, h.indexOf(":")), h.slice(h.indexOf(":") + 1).trim()]),
+      // Without --keep-alive the ring closes after every response: so does this.
+      ...(cfg.keepAlive ? [] : [["Connection", "close"] as [string, string]]),
+    ],
+  };
+}
+
+/** The path of a request URL, escapes kept (new URL() would re-encode it).
+ * Bun has already resolved dot segments, which the ring leaves alone: the
+ * one way the fallback matches differently (docs/http.md). */
+function rawPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return url.slice(start, query < 0 ? undefined : query);
+}
 
 export class FallbackServer implements Backend {
   readonly features: string[] = [];
@@ -15,15 +52,18 @@ export class FallbackServer implements Backend {
   private phase = "running";
   private readonly tally: Counters;
   private readonly states: string[];
+  private readonly byRoute: number[];
 
   private constructor(
     private readonly server: Server<undefined>,
     /** The error code that sent us here, e.g. io_uring_blocked. */
     readonly degraded: string,
+    routes: number,
   ) {
     const d = abiDescription();
     this.tally = Object.fromEntries(d.counters.fields.map((f) => [f.name, 0]));
     this.states = enumNames(d, "state");
+    this.byRoute = new Array<number>(routes + 1).fill(0);
   }
 
   get port(): number {
@@ -31,14 +71,7 @@ export class FallbackServer implements Backend {
   }
 
   static start(cfg: Config, reason: string): FallbackServer {
-    const { status, contentType, headers, body } = cfg.response;
-    const wireBytes = buildResponses(cfg.response)[cfg.keepAlive ? "keep11" : "close11"].length;
-    const headerList: Array<[string, string]> = [
-      ["Content-type", contentType],
-      ...headers.map((h): [string, string] => [h.slice(0, h.indexOf(":")), h.slice(h.indexOf(":") + 1).trim()]),
-      // Without --keep-alive the ring closes after every response: so does this.
-      ...(cfg.keepAlive ? [] : [["Connection", "close"] as [string, string]]),
-    ];
+    const answers = [answerOf(cfg, cfg.response, cfg.delayMs), ...cfg.routes.map((r) => answerOf(cfg, r.response, r.delayMs))];
     let self: FallbackServer | undefined;
     let server: Server<undefined>;
     try {
@@ -47,13 +80,20 @@ export class FallbackServer implements Backend {
         port: cfg.port,
         maxRequestBodySize: cfg.maxBodyBytes,
         idleTimeout: Math.min(255, Math.ceil(cfg.idleTimeoutMs / 1000)),
-        fetch: (req) => {
+        fetch: async (req) => {
+          const route = matchRoute(cfg.routes, rawPath(req.url)) + 1;
+          const a = answers[route]!;
           const t = self!.tally;
+          self!.byRoute[route]!++;
           t.requests = (t.requests ?? 0) + 1;
+          if (a.delayMs) {
+            t.delayed = (t.delayed ?? 0) + 1;
+            await Bun.sleep(a.delayMs);
+          }
           t.responses = (t.responses ?? 0) + 1;
-          t.bytes_sent = (t.bytes_sent ?? 0) + wireBytes;
+          t.bytes_sent = (t.bytes_sent ?? 0) + a.wireBytes;
           // No body at all for HEAD, and for 204/304 (a Response may not carry one).
-          return new Response(req.method === "HEAD" || !body.length ? null : body, { status, headers: headerList });
+          return new Response(req.method === "HEAD" || !a.body.length ? null : a.body, { status: a.status, headers: a.headers });
         },
       });
     } catch (err) {
@@ -61,7 +101,7 @@ export class FallbackServer implements Backend {
       if (code === "EADDRINUSE") throw addrInUse("port", cfg.port, cfg.host, "--port");
       throw new RingsideError("start", `fallback server cannot start: ${err instanceof Error ? err.message : String(err)}`, code);
     }
-    self = new FallbackServer(server, reason);
+    self = new FallbackServer(server, reason, cfg.routes.length);
     return self;
   }
 
@@ -71,6 +111,10 @@ export class FallbackServer implements Backend {
 
   ringCounters(): Counters[] {
     return [this.counters()];
+  }
+
+  routeRequests(): number[] {
+    return [...this.byRoute];
   }
 
   state(): string {

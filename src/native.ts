@@ -9,7 +9,7 @@ import { errnoName, RingsideError } from "./errors.ts";
 
 export const NATIVE_DIR = `${import.meta.dir}/../native`;
 const DEFAULT_LIB = `${NATIVE_DIR}/build/libringside.so`;
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 // ---- building and loading ---------------------------------------------------
 
@@ -57,6 +57,7 @@ const symbols = {
   rs_rings: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_features: { args: [FFIType.ptr], returns: FFIType.u32 },
   rs_counters: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
+  rs_route_requests: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
   rs_last_step: { args: [], returns: FFIType.i32 },
   rs_last_error: { args: [], returns: FFIType.cstring },
   rs_describe: { args: [], returns: FFIType.cstring },
@@ -94,8 +95,11 @@ function library(): Library {
 export type AbiType = "u32" | "i32" | "u64" | "char";
 export interface FieldDesc { name: string; type: AbiType; offset: number; count: number; enum: string }
 export interface CounterDesc { name: string; offset: number; kind: "counter" | "gauge"; help: string }
+export interface StructDesc { size: number; fields: FieldDesc[] }
 export interface Description {
-  config: { size: number; fields: FieldDesc[] };
+  config: StructDesc;
+  /** struct rs_route: the config's routes_ptr points at an array of them. */
+  route: StructDesc;
   counters: { size: number; fields: CounterDesc[] };
   enums: Record<string, Record<string, number>>;
   constants: Record<string, number>;
@@ -119,8 +123,11 @@ export function enumNames(d: Description, name: string): string[] {
 // ---- encoding the config by field name -------------------------------------------
 
 /** One element of a config value: a number, an enum value's or a constant's
- * name, or bytes whose address a u64 field takes. char fields take a string. */
-export type NativeScalar = number | string | { constant: string } | Uint8Array;
+ * name, bytes whose address a u64 field takes, or an array of structs the
+ * library describes (encoded by name the same way) whose address it takes.
+ * char fields take a string. */
+export type NativeScalar = number | string | { constant: string } | Uint8Array | NativeStructs;
+export interface NativeStructs { struct: "route"; items: readonly NativeFields[] }
 /** The first elements of an array field, the rest padded. */
 export interface NativeList { list: readonly NativeScalar[]; pad: NativeScalar }
 /** Array fields indexed by an enum take a record keyed by that enum's names;
@@ -130,14 +137,19 @@ export type NativeFields = Readonly<Record<string, NativeValue>>;
 
 const abiError = (message: string): RingsideError => new RingsideError("abi", message);
 const isScalar = (v: NativeValue): v is NativeScalar =>
-  typeof v === "number" || typeof v === "string" || v instanceof Uint8Array || "constant" in v;
+  typeof v === "number" || typeof v === "string" || v instanceof Uint8Array || "constant" in v || "struct" in v;
 const isList = (v: NativeValue): v is NativeList => !isScalar(v) && "list" in v && "pad" in v;
 
-function scalarNumber(d: Description, f: FieldDesc, v: NativeScalar): number | bigint {
+/** Buffers a config points into: alive until rs_start has copied them. */
+type Keep = Uint8Array[];
+
+function scalarNumber(d: Description, f: FieldDesc, v: NativeScalar, keep: Keep): number | bigint {
   if (typeof v === "number") return v;
-  if (v instanceof Uint8Array) {
+  if (v instanceof Uint8Array || (typeof v === "object" && "struct" in v)) {
     if (f.type !== "u64") throw abiError(`config field ${f.name} is ${f.type}, not a pointer`);
-    return v.length ? BigInt(ptr(v)) : 0n;
+    const bytes = v instanceof Uint8Array ? v : encodeArray(d, v, keep);
+    keep.push(bytes);
+    return bytes.length ? BigInt(ptr(bytes)) : 0n;
   }
   if (typeof v === "string") {
     const value = d.enums[f.enum]?.[v];
@@ -155,17 +167,17 @@ function writeScalar(view: DataView, at: number, f: FieldDesc, n: number | bigin
   else view.setUint32(at, Number(n), true);
 }
 
-function writeField(d: Description, buf: Uint8Array, view: DataView, f: FieldDesc, v: NativeValue): void {
+function writeField(d: Description, buf: Uint8Array, view: DataView, f: FieldDesc, v: NativeValue, keep: Keep): void {
   if (f.type === "char") {
     const bytes = typeof v === "string" ? new TextEncoder().encode(v) : undefined;
     if (!bytes || bytes.length >= f.count) throw abiError(`config field ${f.name} takes a string under ${f.count} bytes`);
     buf.set(bytes, f.offset);
   } else if (f.count === 1) {
     if (!isScalar(v)) throw abiError(`config field ${f.name} takes one value, not a record`);
-    writeScalar(view, f.offset, f, scalarNumber(d, f, v));
+    writeScalar(view, f.offset, f, scalarNumber(d, f, v, keep));
   } else if (f.enum === "-") {
     if (!isList(v) || v.list.length > f.count) throw abiError(`config field ${f.name} takes a list of at most ${f.count} values`);
-    for (let i = 0; i < f.count; i++) writeScalar(view, f.offset + i * (f.type === "u64" ? 8 : 4), f, scalarNumber(d, f, v.list[i] ?? v.pad));
+    for (let i = 0; i < f.count; i++) writeScalar(view, f.offset + i * (f.type === "u64" ? 8 : 4), f, scalarNumber(d, f, v.list[i] ?? v.pad, keep));
   } else {
     const names = enumNames(d, f.enum);
     if (isScalar(v) || isList(v) || names.length !== f.count || Object.keys(v).length !== f.count) {
@@ -174,24 +186,38 @@ function writeField(d: Description, buf: Uint8Array, view: DataView, f: FieldDes
     names.forEach((name, i) => {
       const e = v[name];
       if (e === undefined) throw abiError(`config field ${f.name} has no value for ${name}`);
-      writeScalar(view, f.offset + i * (f.type === "u64" ? 8 : 4), f, scalarNumber(d, f, e));
+      writeScalar(view, f.offset + i * (f.type === "u64" ? 8 : 4), f, scalarNumber(d, f, e, keep));
     });
   }
 }
 
-/** struct rs_config as bytes. Every field the library describes must be set,
- * and nothing the library does not describe may be: either is a mismatch
- * between src/ and native/ that must not start a half-configured server. */
-export function encodeConfig(fields: NativeFields, d: Description = abiDescription()): Uint8Array {
-  const known = new Set(d.config.fields.map((f) => f.name));
+/** One struct as bytes. Every field the library describes must be set, and
+ * nothing the library does not describe may be: either is a mismatch between
+ * src/ and native/ that must not start a half-configured server. */
+function encodeStruct(d: Description, kind: "config" | "route", fields: NativeFields, keep: Keep): Uint8Array {
+  const desc = d[kind];
+  const known = new Set(desc.fields.map((f) => f.name));
   const unknown = Object.keys(fields).filter((n) => !known.has(n));
-  if (unknown.length) throw abiError(`src/ sets config field(s) ${unknown.join(", ")} that the library does not describe: rebuild it (make -C native)`);
-  const unset = d.config.fields.filter((f) => fields[f.name] === undefined).map((f) => f.name);
-  if (unset.length) throw abiError(`config field(s) ${unset.join(", ")} of native/ringside.h are not set by src/: give each a 'native' option in src/options.ts`);
-  const buf = new Uint8Array(d.config.size);
+  if (unknown.length) throw abiError(`src/ sets ${kind} field(s) ${unknown.join(", ")} that the library does not describe: rebuild it (make -C native)`);
+  const unset = desc.fields.filter((f) => fields[f.name] === undefined).map((f) => f.name);
+  if (unset.length) throw abiError(`${kind} field(s) ${unset.join(", ")} of native/ringside.h are not set by src/: ${kind === "config" ? "give each a 'native' option in src/options.ts" : "set each in src/config.ts"}`);
+  const buf = new Uint8Array(desc.size);
   const view = new DataView(buf.buffer);
-  for (const f of d.config.fields) writeField(d, buf, view, f, fields[f.name]!);
+  for (const f of desc.fields) writeField(d, buf, view, f, fields[f.name]!, keep);
   return buf;
+}
+
+function encodeArray(d: Description, v: NativeStructs, keep: Keep): Uint8Array {
+  const size = d[v.struct].size;
+  const out = new Uint8Array(size * v.items.length);
+  v.items.forEach((item, i) => out.set(encodeStruct(d, v.struct, item, keep), i * size));
+  return out;
+}
+
+/** struct rs_config as bytes; `keep` collects the buffers it points into
+ * (route arrays), which must stay referenced until rs_start returns. */
+export function encodeConfig(fields: NativeFields, d: Description = abiDescription(), keep: Keep = []): Uint8Array {
+  return encodeStruct(d, "config", fields, keep);
 }
 
 // ---- the server handle --------------------------------------------------------
@@ -207,6 +233,8 @@ export class NativeServer {
     private readonly views: BigUint64Array[],
     private readonly layout: CounterDesc[],
     private readonly states: string[],
+    /** One view per ring of its requests by route (default first). */
+    private readonly routeViews: BigUint64Array[],
   ) {}
 
   /** Starts the ring. A failed rs_start throws RingsideError "start" with the
@@ -214,9 +242,11 @@ export class NativeServer {
   static start(fields: NativeFields): NativeServer {
     const l = library();
     const d = abiDescription();
-    const cfg = encodeConfig(fields, d);
+    const keep: Keep = [];
+    const cfg = encodeConfig(fields, d, keep);
     const out = new BigUint64Array(1);
     const ret = l.rs_start(cfg, out);
+    keep.length = 0; // copied by rs_start: referenced until here
     if (ret < 0) {
       const step = enumNames(d, "step")[l.rs_last_step()] ?? "unknown";
       throw new RingsideError("start", String(l.rs_last_error()), errnoName(ret), step);
@@ -224,8 +254,11 @@ export class NativeServer {
     const handle = Number(out[0]) as Pointer;
     const bits = l.rs_features(handle);
     const features = enumNames(d, "feature").filter((_, i) => bits & (1 << i));
-    const views = Array.from({ length: l.rs_rings(handle) }, (_, k) => new BigUint64Array(toArrayBuffer(l.rs_counters(handle, k)!, 0, d.counters.size)));
-    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"));
+    const rings = Array.from({ length: l.rs_rings(handle) }, (_, k) => k);
+    const views = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_counters(handle, k)!, 0, d.counters.size)));
+    const routes = Number(fields.routes ?? 0) + 1;
+    const routeViews = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_route_requests(handle, k)!, 0, routes * 8)));
+    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"), routeViews);
   }
 
   get rings(): number {
@@ -248,6 +281,11 @@ export class NativeServer {
     for (const f of this.layout) out[f.name] = rings.reduce((sum, c) => sum + c[f.name]!, 0);
     out.state = Math.min(...rings.map((c) => c.state!));
     return out;
+  }
+
+  /** Requests by route over the rings: the default response's, then each route's in config order. */
+  routeRequests(): number[] {
+    return Array.from(this.routeViews[0]!, (_, i) => this.routeViews.reduce((sum, v) => sum + Number(v[i]), 0));
   }
 
   state(): string {

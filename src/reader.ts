@@ -22,13 +22,18 @@ function parseInt10(o: OptionSpec, text: string, from: From): number {
   return n;
 }
 
+/** "250ms", "5s", "1m", or a bare number in `unit`: milliseconds, NaN if none of these. */
+export function durationMs(text: string, unit: "ms" | "s"): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const scale = { ms: 1, s: 1000, m: 60_000 }[(m?.[2] ?? unit) as "ms" | "s" | "m"];
+  return m ? Math.round(Number(m[1]) * scale) : NaN;
+}
+
 /** Milliseconds, or the option's "forever" word as its library constant. */
 function parseDuration(o: OptionSpec, text: string, from: From): number | { constant: string } {
   const t = text.trim();
   if (o.forever && t === o.forever.word) return { constant: o.forever.constant };
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(t);
-  const scale = { ms: 1, s: 1000, m: 60_000 }[(m?.[2] ?? o.unit!) as "ms" | "s" | "m"];
-  const ms = m ? Math.round(Number(m[1]) * scale) : NaN;
+  const ms = durationMs(t, o.unit!);
   if (!Number.isFinite(ms) || ms < o.min! || ms > o.max!) {
     const forever = o.forever ? ` or '${o.forever.word}'` : "";
     throw usageError(`${describe(o, from)} must be a duration like 250ms, 5s or 1m (${o.min}ms to ${o.max}ms)${forever}, got '${text}'`);
@@ -77,12 +82,19 @@ function parseHost(o: OptionSpec, text: string): string {
 
 export const spec = (flag: string): OptionSpec => OPTIONS.find((o) => o.flag === flag)!;
 
-/** An option's value: the flag, else its env var, else its default. */
+/** An option's value: the flag, else its env var, else a preset's default
+ * (--preset), else the table's default. */
 export class Reader {
   constructor(
     private values: Record<string, Raw>,
     private env: Record<string, string | undefined>,
+    private presetDefaults: Readonly<Record<string, string>> = {},
   ) {}
+
+  /** The same flags and env over other defaults (a preset's). */
+  withDefaults(defaults: Readonly<Record<string, string>>): Reader {
+    return new Reader(this.values, this.env, defaults);
+  }
 
   private lookup(o: OptionSpec): { v: Raw; from: From } {
     if (this.values[o.flag] !== undefined) return { v: this.values[o.flag], from: "flag" };
@@ -98,7 +110,7 @@ export class Reader {
   /** The text given or the default, if any. */
   private text(o: OptionSpec): { t: string | undefined; from: From } {
     const { v, from } = this.lookup(o);
-    return { t: typeof v === "string" ? v : o.def, from };
+    return { t: typeof v === "string" ? v : (this.presetDefaults[o.flag] ?? o.def), from };
   }
   str(flag: string): string {
     return this.text(spec(flag)).t ?? "";

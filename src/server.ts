@@ -6,6 +6,7 @@ import { startBackend, type Backend } from "./backend.ts";
 import type { Config } from "./config.ts";
 import type { Fields, Log } from "./log.ts";
 import { loadLibrary, type Counters } from "./native.ts";
+import { DEFAULT_ROUTE_LABEL, routeLabel } from "./routes.ts";
 
 const POLL_MS = 5;
 
@@ -71,7 +72,8 @@ async function startAdminFor(cfg: Config, server: Backend, mode: string) {
   if (!cfg.admin) return undefined;
   const { startAdmin } = await import("./admin.ts");
   try {
-    return startAdmin(cfg.admin, server, mode);
+    const routes = [DEFAULT_ROUTE_LABEL, ...cfg.routes.map(routeLabel)];
+    return startAdmin(cfg.admin, { server, mode, routes });
   } catch (e) {
     server.destroy();
     throw e;
@@ -90,6 +92,8 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
     rings: server.rings,
     ...(cfg.layoutWhy && !server.degraded ? { auto: cfg.layoutWhy } : {}),
     keep_alive: cfg.keepAlive,
+    ...(cfg.routes.length ? { routes: cfg.routes.length } : {}),
+    ...(cfg.delayMs ? { delay_ms: cfg.delayMs } : {}),
     features: featureList(server, cfg),
     ...(server.degraded ? { degraded: server.degraded } : {}),
     ...(admin ? { admin: admin.url } : {}),
@@ -101,9 +105,12 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
   const keepAlive = setInterval(() => {}, 1 << 30);
   const sig = await signal;
   log.info("stopping", `${sig}: draining for up to ${cfg.drainTimeoutMs} ms`, { signal: sig, active: server.counters().active ?? 0 });
+  const cutBefore = server.counters().delayed_cut ?? 0;
   await drain(server, cfg.drainTimeoutMs);
   admin?.stop();
   const final = server.counters();
+  const cut = (final.delayed_cut ?? 0) - cutBefore;
+  if (cut) log.warn("drain", `${cut} delayed response${cut === 1 ? " was" : "s were"} not sent: the drain timeout (${cfg.drainTimeoutMs} ms) ended before their delay`, { delayed_cut: cut });
   server.destroy();
   clearInterval(stats);
   clearInterval(keepAlive);

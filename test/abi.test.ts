@@ -6,6 +6,7 @@ import { parseConfig } from "../src/config.ts";
 import { RingsideError } from "../src/errors.ts";
 import { abiDescription, encodeConfig, enumNames, type NativeFields } from "../src/native.ts";
 import { OPTIONS } from "../src/options.ts";
+import { spec } from "../src/reader.ts";
 import { RESPONSE_KINDS } from "../src/response.ts";
 
 const d = abiDescription();
@@ -72,4 +73,23 @@ test("every counter has a kind and a help text for /metrics", () => {
     expect(c.help.length).toBeGreaterThan(5);
   }
   expect(d.counters.size).toBe(d.counters.fields.length * 8);
+});
+
+test("routes are encoded by name as an array of struct rs_route; a route field left unset is caught", async () => {
+  const cfg = await parseConfig(["--route", "/a=201 delay=7ms", "--route", "/b/*=404"], {});
+  expect(cfg.native.routes).toBe(2);
+  const keep: Uint8Array[] = [];
+  encodeConfig(cfg.native, d, keep);
+  const routes = keep.find((b) => b.length === 2 * d.route.size)!;
+  const view = new DataView(routes.buffer);
+  const at = (name: string): number => d.route.fields.find((f) => f.name === name)!.offset;
+  expect([view.getUint32(at("path_len"), true), view.getUint32(at("prefix"), true), view.getUint32(at("delay_ms"), true)]).toEqual([2, 0, 7]);
+  expect([view.getUint32(d.route.size + at("path_len"), true), view.getUint32(d.route.size + at("prefix"), true)]).toEqual([3, 1]);
+  const halfRoute = { ...defaults(), routes: 1, routes_ptr: { struct: "route" as const, items: [{ path_ptr: new Uint8Array([47]), path_len: 1 }] } };
+  expect(abiError(() => encodeConfig(halfRoute))).toMatch(/route field\(s\) prefix, delay_ms, response_ptr, response_len .* not set by src\//);
+});
+
+test("the limits src/ checks are the library's", () => {
+  expect(spec("route").max).toBe(d.constants.RS_MAX_ROUTES!);
+  expect(spec("delay").max).toBe(d.constants.RS_MAX_DELAY_MS!);
 });

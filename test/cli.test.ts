@@ -39,6 +39,21 @@ describe("usage errors exit 2 with one line", () => {
     ["bad boolean env", [], { RINGSIDE_KEEP_ALIVE: "maybe" }, /RINGSIDE_KEEP_ALIVE must be 1\/true/],
     ["positional argument", ["serve-now"], {}, /Unexpected argument 'serve-now'/],
     ["cpu beyond the machine", ["--cpu", "4000"], {}, /--cpu 4000: this machine has CPUs 0-\d+/],
+    ["route path without a slash", ["--route", "healthz=200"], {}, /--route 'healthz=200': path 'healthz' must start with \//],
+    ["route path with a query", ["--route", "/a?b=200"], {}, /without '\?'/],
+    ["route status not registered", ["--route", "/a=299"], {}, /--route '\/a=299': status '299' is not a registered code/],
+    ["route attribute unknown", ["--route", "/a=200 colour=red"], {}, /unknown attribute 'colour': use body, body-file, type, header, delay/],
+    ["route quote unterminated", ["--route", '/a body="open'], {}, /cannot read 'body="open': attributes are key=value or key="value with spaces"/],
+    ["route body on a 204", ["--route", "/a=204 body=x"], {}, /status 204 responses carry no body/],
+    ["route given twice", ["--route", "/a", "--route", "/a=404"], {}, /route \/a is given twice/],
+    ["route delay not a duration", ["--route", "/a delay=soon"], {}, /delay 'soon' must be a duration/],
+    ["route header the server owns", ["--route", '/a header="Content-Length: 1"'], {}, /header Content-Length cannot be set: the server sets it/],
+    ["route header also in --header", ["--header", "X-A: 1", "--route", '/a header="X-A: 2"'], {}, /header X-A is given twice \(--header applies to every response\)/],
+    ["RINGSIDE_ROUTES line", [], { RINGSIDE_ROUTES: "/ok=200\n/bad=999" }, /--route '\/bad=999': status '999'/],
+    ["routes file missing", ["--routes", "/nonexistent/routes.json"], {}, /--routes '\/nonexistent\/routes.json' cannot be read as JSON \(ENOENT\)/],
+    ["routes file not an array", ["--routes", "package.json"], {}, /--routes 'package.json' is not a JSON array of routes/],
+    ["preset unknown", ["--preset", "nginx"], {}, /--preset must be one of none, default-backend, got 'nginx'/],
+    ["delay too long", ["--delay", "61m"], {}, /--delay must be a duration .*\(0ms to 3600000ms\), got '61m'/],
   ];
   test.each(cases)("%s", async (_name, args, env, message) => {
     const r = await runCli(["--host", "127.0.0.1", ...args], env);

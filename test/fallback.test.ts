@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseConfig } from "../src/config.ts";
 import { FallbackServer } from "../src/fallback.ts";
-import { CLI, ROOT, runCli } from "./helpers.ts";
+import { CLI, rawExchange, ROOT, runCli } from "./helpers.ts";
 import { parseStartup, spawnCaptured, waitFor } from "./proc.ts";
 
 describe("the Bun.serve fallback", () => {
@@ -61,6 +61,29 @@ describe("the Bun.serve fallback", () => {
       expect([head.status, await head.text()]).toEqual([202, ""]);
       expect(f.counters()).toMatchObject({ requests: 2, responses: 2, state: 1 });
       expect(f.features).toEqual([]);
+    } finally {
+      f.destroy();
+    }
+  });
+
+  test("routes and delays as the ring serves them: escapes not decoded, counted per route", async () => {
+    const f = await fallback(["--preset", "default-backend", "--route", "/slow/*=200 body=slow delay=200ms", "--route", "/api/*=201"]);
+    try {
+      const get = async (path: string) => {
+        const res = await fetch(`http://127.0.0.1:${f.port}${path}`);
+        return [res.status, await res.text()];
+      };
+      expect(await get("/healthz?x=1")).toEqual([200, "ok"]);
+      expect(await get("/nope")).toEqual([404, "default backend - 404"]);
+      // Escapes are not decoded (a raw request: fetch() would normalise the path itself).
+      const raw = await rawExchange(f.port, ["GET /%68ealthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"]);
+      expect(raw.text).toMatch(/^HTTP\/1\.1 404 Not Found\r\n[^]*\r\n\r\ndefault backend - 404$/);
+      expect(await get("/api/x")).toEqual([201, "Created\n"]);
+      const t0 = performance.now();
+      expect(await get("/slow/1")).toEqual([200, "slow"]);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(199);
+      expect(f.routeRequests()).toEqual([2, 1, 1, 1]);
+      expect(f.counters()).toMatchObject({ requests: 5, responses: 5, delayed: 1 });
     } finally {
       f.destroy();
     }

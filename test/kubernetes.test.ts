@@ -13,9 +13,14 @@ const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.map(obj) : []);
 
 const K8S_DIR = join(ROOT, "deploy", "kubernetes");
 const manifests = readdirSync(K8S_DIR).filter((f) => f.endsWith(".yaml"));
-const load = (file: string): Obj => obj(Bun.YAML.parse(readFileSync(join(K8S_DIR, file), "utf8")));
+/** A file's documents (several when separated by ---). */
+const docs = (file: string): Obj[] => {
+  const parsed = Bun.YAML.parse(readFileSync(join(K8S_DIR, file), "utf8"));
+  return Array.isArray(parsed) ? parsed.map(obj) : [obj(parsed)];
+};
 const podSpec = (doc: Obj): Obj => (doc.kind === "Pod" ? obj(doc.spec) : obj(obj(obj(doc.spec).template).spec));
-const sidecarFiles = manifests.filter((f) => arr(podSpec(load(f)).initContainers).some((c) => c.name === "ringside"));
+const hasSidecar = (doc: Obj): boolean => arr(podSpec(doc).initContainers).some((c) => c.name === "ringside");
+const sidecarFiles = manifests.filter((f) => docs(f).some(hasSidecar));
 
 const envOf = (c: Obj): Record<string, string> => Object.fromEntries(arr(c.env).map((e) => [String(e.name), String(e.value)]));
 
@@ -28,18 +33,19 @@ const seconds = (d: string): number => {
 };
 
 test("every manifest parses as Kubernetes YAML, and two are ringside sidecar pods", () => {
-  expect(manifests.length).toBeGreaterThanOrEqual(3);
+  expect(manifests.length).toBeGreaterThanOrEqual(4);
   for (const f of manifests) {
-    const doc = load(f);
-    expect(typeof doc.apiVersion, f).toBe("string");
-    expect(typeof doc.kind, f).toBe("string");
-    expect(obj(doc.metadata).name, f).toBeTruthy();
+    for (const doc of docs(f)) {
+      expect(typeof doc.apiVersion, f).toBe("string");
+      expect(typeof doc.kind, f).toBe("string");
+      expect(obj(doc.metadata).name, f).toBeTruthy();
+    }
   }
   expect(sidecarFiles.sort()).toEqual(["sidecar-pod-spin.yaml", "sidecar-pod.yaml"]);
 });
 
 describe.each(sidecarFiles)("%s", (file) => {
-  const spec = podSpec(load(file));
+  const spec = podSpec(docs(file).find(hasSidecar)!);
   const sidecar = arr(spec.initContainers).find((c) => c.name === "ringside")!;
   const env = envOf(sidecar);
   const sc = obj(sidecar.securityContext);

@@ -85,6 +85,15 @@ test("spin mode with 2 rings: no system call on either ring thread, both rings s
   expect(r.perRing.every((n) => n > 0)).toBe(true);
 }, 120_000);
 
+test("spin mode with 16 routes and a delay: still no system call on the ring thread", async () => {
+  // The delay is an io_uring timeout linked before each send: the kernel
+  // times it, the ring thread never sleeps or enters for it.
+  const routes = Array.from({ length: 15 }, (_, i) => ["--route", `/r${i}/*=200 body=r${i}`]).flat();
+  const r = await syscallsDuring(["--mode", "spin", "--spin-budget", "forever", "--sq-idle", "60s", ...routes, "--route", "/=200 body=root delay=2ms"]);
+  console.log(`spin with 16 routes and delay=2ms: ${r.total} syscalls on ringside-ring for ${r.requests} requests`);
+  expect({ total: r.total, byName: r.byName }).toEqual({ total: 0, byName: [] });
+}, 120_000);
+
 test("batch mode: the ring thread's one system call is io_uring_enter", async () => {
   // Batch mode submits and waits in io_uring_enter; every socket operation is an SQE.
   const r = await syscallsDuring(["--mode", "batch"]);

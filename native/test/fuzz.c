@@ -4,11 +4,13 @@
  * abort in this build) it checks:
  * the framer's contract in http.h
  *   - the verdict is MORE, a known error, or 0 < r <= min(len, max_header);
+ *   - a request's path lies inside its header block, and the route the
+ *     policy matches for it is the one a plain search finds;
  *   - the same bytes give the same verdict and the same request;
  *   - a complete block framed alone gives the same length again;
  *   - shorter prefixes of a complete block only ever say MORE;
  * and, with the input as a client's byte stream (its first byte picking
- * keep-alive, drain and max-requests), the connection's
+ * keep-alive, drain, max-requests and a route table), the connection's
  *   - every request read is answered, except one still waiting for its body;
  *   - an error reply is the last one, and nothing is sent after the end;
  *   - without keep-alive, or draining, no reply keeps the connection open;
@@ -90,6 +92,49 @@ static void check_complete(const uint8_t *data, int r,
 	}
 }
 
+/* Overlapping routes: exact and prefix on the same path, nested prefixes,
+ * a prefix that is a whole path, equal prefixes (the first wins). */
+static const struct rs_route_match match_table[] = {
+	{ (const uint8_t *)"/", 1, true, 0 },
+	{ (const uint8_t *)"/a", 2, false, 0 },
+	{ (const uint8_t *)"/a", 2, true, 0 },
+	{ (const uint8_t *)"/a/b/", 5, true, 0 },
+	{ (const uint8_t *)"/a/b/", 5, true, 0 },
+	{ (const uint8_t *)"/a/b/c", 6, false, 0 },
+	{ (const uint8_t *)"*", 1, false, 0 },
+};
+#define MATCH_ROUTES (sizeof(match_table) / sizeof(match_table[0]))
+
+/* The route a plain search finds: the first exact one, else the first of the
+ * longest prefixes, else the default (0). */
+static uint32_t plain_match(const uint8_t *path, uint32_t len)
+{
+	uint32_t best = 0, best_len = 0;
+
+	for (uint32_t i = 0; i < MATCH_ROUTES; i++)
+		if (!match_table[i].prefix && match_table[i].len == len && !memcmp(match_table[i].path, path, len))
+			return i + 1;
+	for (uint32_t i = 0; i < MATCH_ROUTES; i++) {
+		const struct rs_route_match *m = &match_table[i];
+		if (m->prefix && m->len <= len && !memcmp(m->path, path, m->len) && (!best || m->len > best_len)) {
+			best = i + 1;
+			best_len = m->len;
+		}
+	}
+	return best;
+}
+
+static void check_route(const uint8_t *data, int r, const struct rs_request *req)
+{
+	struct rs_policy pol = { .nroutes = MATCH_ROUTES, .routes = match_table };
+	const uint8_t *path = req->path_len ? data + req->path_off : (const uint8_t *)"/";
+	uint32_t len = req->path_len ? req->path_len : 1;
+
+	REQUIRE(req->path_off + (uint64_t)req->path_len <= (uint64_t)r);
+	REQUIRE(!memchr(path, '?', len) && !memchr(path, ' ', len));
+	REQUIRE(rs_match_route(&pol, path, len) == plain_match(path, len));
+}
+
 static void check_frame(const uint8_t *data, size_t size)
 {
 	struct rs_request req, req2;
@@ -98,6 +143,7 @@ static void check_frame(const uint8_t *data, size_t size)
 	REQUIRE(known_verdict(r, size));
 	REQUIRE(rs_frame(data, size, MAX_HEADER, MAX_BODY, &req2) == r);
 	if (r > 0) {
+		check_route(data, r, &req);
 		REQUIRE(same_request(&req, &req2));
 		check_complete(data, r, &req);
 	}
@@ -105,8 +151,10 @@ static void check_frame(const uint8_t *data, size_t size)
 
 static bool keeps_open(uint16_t reply)
 {
-	return reply == RS_RESP_KEEP_10 || reply == RS_RESP_KEEP_11 ||
-	       reply == RS_RESP_HEAD_KEEP_10 || reply == RS_RESP_HEAD_KEEP_11;
+	uint32_t k = rs_reply_kind(reply);
+
+	return !rs_reply_is_error(reply) && (k == RS_RESP_KEEP_10 || k == RS_RESP_KEEP_11 ||
+					     k == RS_RESP_HEAD_KEEP_10 || k == RS_RESP_HEAD_KEEP_11);
 }
 
 static void check_replies(const struct sim *s)
@@ -117,7 +165,7 @@ static void check_replies(const struct sim *s)
 	if (s->nsent < SIM_MAX_SENT)
 		REQUIRE(s->nsent == owed);
 	for (int i = 0; i < s->nsent; i++) {
-		REQUIRE(s->sent[i] < RS_REPLIES);
+		REQUIRE(s->sent[i] < rs_replies(s->pol.nroutes));
 		if (rs_reply_is_error(s->sent[i]))
 			REQUIRE(i == s->nsent - 1);
 		if (!s->pol.keep_alive || s->env.draining)
@@ -134,27 +182,35 @@ static void same_outcome(const struct sim *a, const struct sim *b)
 	REQUIRE(sim_same_end(a->h.state, b->h.state));
 }
 
+static void open_sim(struct sim *s, bool routed, bool keep_alive, uint32_t max_requests)
+{
+	if (routed)
+		sim_open_routed(s, keep_alive, max_requests);
+	else
+		sim_open(s, keep_alive, max_requests);
+}
+
 /* The client's stream through the connection state machine: whole, split,
  * and read the other way. */
 static void check_conn(const uint8_t *data, size_t size)
 {
 	static struct sim whole, split, own;
-	bool keep_alive = data[0] & 1, draining = data[0] & 2;
+	bool keep_alive = data[0] & 1, draining = data[0] & 2, routed = data[0] & 16;
 	uint32_t max_requests = (data[0] >> 2) & 3;
 	size_t cut = size > 2 ? data[1] % size : 0;
 
 	data++, size--;
 	cut = cut > size ? size : cut;
-	sim_open(&whole, keep_alive, max_requests);
+	open_sim(&whole, routed, keep_alive, max_requests);
 	whole.env.draining = draining;
 	sim_feed(&whole, data, size);
 	check_replies(&whole);
-	sim_open(&split, keep_alive, max_requests);
+	open_sim(&split, routed, keep_alive, max_requests);
 	split.env.draining = draining;
 	sim_feed(&split, data, cut);
 	sim_feed(&split, data + cut, size - cut);
 	same_outcome(&split, &whole);
-	sim_open(&own, keep_alive, max_requests);
+	open_sim(&own, routed, keep_alive, max_requests);
 	own.env.draining = draining;
 	own.own_mode = true;
 	sim_feed(&own, data, size);

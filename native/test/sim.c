@@ -99,6 +99,20 @@ void sim_feed(struct sim *s, const void *data, size_t len)
 	}
 }
 
+static const struct rs_route_match sim_table[] = {
+	{ (const uint8_t *)"/healthz", 8, false, 0 },
+	{ (const uint8_t *)"/slow/", 6, true, 250 },
+	{ (const uint8_t *)"/api/", 5, true, 0 },
+};
+
+void sim_open_routed(struct sim *s, bool keep_alive, uint32_t max_requests)
+{
+	sim_open(s, keep_alive, max_requests);
+	s->pol.delay_ms = 10;
+	s->pol.nroutes = 3;
+	s->pol.routes = sim_table;
+}
+
 bool sim_same_end(enum conn_state a, enum conn_state b)
 {
 	bool a_ends = a == CONN_CLOSING || a == CONN_LINGERING;

@@ -28,6 +28,10 @@ struct sim {
 };
 
 void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests);
+/* The same with a route table: /healthz exact (route 1), /slow/ prefix with a
+ * 250 ms delay (route 2), /api/ prefix (route 3); the default delays 10 ms. */
+void sim_open_routed(struct sim *s, bool keep_alive, uint32_t max_requests);
+
 /* Feeds bytes as receives would, completing every send the machine asks for. */
 void sim_feed(struct sim *s, const void *data, size_t len);
 /* A connection that is done closes at once if nothing more has arrived, or

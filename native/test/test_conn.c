@@ -29,7 +29,7 @@ static void test_pipelined_keep_alive(void)
 	sim_open(&s, true, 0);
 	feed_str(&s, GET11 HEAD11 POST5 "hello" GET11);
 	CHECK(s.nsent == 4 && s.batches == 1);
-	CHECK(s.sent[0] == RS_RESP_KEEP_11 && s.sent[1] == RS_RESP_HEAD_KEEP_11 && s.sent[2] == RS_RESP_KEEP_11 && s.sent[3] == RS_RESP_KEEP_11);
+	CHECK(s.sent[0] == rs_reply_of(0, RS_RESP_KEEP_11) && s.sent[1] == rs_reply_of(0, RS_RESP_HEAD_KEEP_11) && s.sent[2] == rs_reply_of(0, RS_RESP_KEEP_11) && s.sent[3] == rs_reply_of(0, RS_RESP_KEEP_11));
 	CHECK(s.h.state == CONN_IDLE && s.io == CONN_IO_RECV && s.h.served == 4 && s.t.requests == 4);
 }
 
@@ -41,7 +41,7 @@ static void test_body_in_pieces(void)
 	feed_str(&s, POST5 "he");
 	CHECK(s.nsent == 0 && s.h.state == CONN_READING_BODY && s.h.skip == 3);
 	feed_str(&s, "llo");
-	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_KEEP_11 && s.h.state == CONN_IDLE);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_KEEP_11) && s.h.state == CONN_IDLE);
 }
 
 static void test_iov_cap(void)
@@ -65,22 +65,22 @@ static void test_closing_paths(void)
 	/* Connection: close, nothing after it: close right behind the send. */
 	sim_open(&s, true, 0);
 	feed(&s, GET11_CLOSE, strlen(GET11_CLOSE));
-	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_11 && s.io == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_CLOSE_11) && s.io == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
 	/* Chunked: answered, then the body is read away before the close. */
 	sim_open(&s, true, 0);
 	feed_str(&s, CHUNKED);
-	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_11 && s.h.state == CONN_LINGERING);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_CLOSE_11) && s.h.state == CONN_LINGERING);
 	feed_str(&s, GET11); /* in the body or after it: never answered */
 	CHECK(s.nsent == 1 && s.h.state == CONN_LINGERING);
 	/* A valid request, then garbage: both answered, then linger. */
 	sim_open(&s, true, 0);
 	feed_str(&s, GET11 "\x01garbage");
-	CHECK(s.nsent == 2 && s.sent[0] == RS_RESP_KEEP_11 && s.sent[1] == RS_REPLY_ERR_400);
+	CHECK(s.nsent == 2 && s.sent[0] == rs_reply_of(0, RS_RESP_KEEP_11) && s.sent[1] == RS_REPLY_ERR_400);
 	CHECK(s.h.state == CONN_LINGERING && s.t.requests == 1 && s.t.bad_requests == 1);
 	/* Without keep-alive: one reply per connection; more input lingers. */
 	sim_open(&s, false, 0);
 	feed_str(&s, GET11 GET11);
-	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_10 && s.h.state == CONN_LINGERING);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_CLOSE_10) && s.h.state == CONN_LINGERING);
 }
 
 static void test_max_requests(void)
@@ -89,7 +89,7 @@ static void test_max_requests(void)
 
 	sim_open(&s, true, 3);
 	feed_str(&s, GET11 GET11 GET11 GET11 GET11);
-	CHECK(s.nsent == 3 && s.sent[2] == RS_RESP_CLOSE_11 && s.h.state == CONN_LINGERING);
+	CHECK(s.nsent == 3 && s.sent[2] == rs_reply_of(0, RS_RESP_CLOSE_11) && s.h.state == CONN_LINGERING);
 }
 
 /* A reply still waiting for its body is owed even when it will be the
@@ -102,7 +102,7 @@ static void test_last_reply_waits_for_its_body(void)
 	feed_str(&s, GET11 "POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhe");
 	CHECK(s.nsent == 1 && s.h.state == CONN_READING_BODY);
 	feed_str(&s, "llo");
-	CHECK(s.nsent == 2 && s.sent[1] == RS_RESP_CLOSE_11 && s.io == CONN_IO_CLOSE);
+	CHECK(s.nsent == 2 && s.sent[1] == rs_reply_of(0, RS_RESP_CLOSE_11) && s.io == CONN_IO_CLOSE);
 }
 
 static void test_drain(void)
@@ -114,12 +114,12 @@ static void test_drain(void)
 	feed_str(&s, POST5);
 	s.env.draining = true;
 	feed_str(&s, "hello");
-	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_CLOSE_11 && s.io == CONN_IO_CLOSE);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_CLOSE_11) && s.io == CONN_IO_CLOSE);
 	/* A keep-alive reply sent when the drain began: closed once it is out. */
 	sim_open(&s, true, 0);
 	uint32_t taken;
 	s.io = conn_feed(&s.h, (const uint8_t *)GET11, (uint32_t)strlen(GET11), &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_SEND && s.h.replies[0] == RS_RESP_KEEP_11 && taken == strlen(GET11));
+	CHECK(s.io == CONN_IO_SEND && s.h.replies[0] == rs_reply_of(0, RS_RESP_KEEP_11) && taken == strlen(GET11));
 	/* While sending it takes no input: held by the ring until the reply is out. */
 	CHECK(conn_feed(&s.h, (const uint8_t *)GET11, 5, &s.env, &s.t, &taken) == CONN_IO_NONE && taken == 0);
 	s.env.draining = true;
@@ -214,7 +214,7 @@ static void test_across_buffers(void)
 	snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: %0*d\r\n\r\n", (int)sizeof(big) - 46, 0);
 	sim_open(&s, true, 0);
 	feed_str(&s, big);
-	CHECK(s.nsent == 1 && s.sent[0] == RS_RESP_KEEP_11 && s.h.state == CONN_IDLE && !s.own_lent);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_KEEP_11) && s.h.state == CONN_IDLE && !s.own_lent);
 	/* 40 pipelined requests over two buffers: all answered, in order. */
 	many[0] = 0;
 	for (int i = 0; i < 40; i++)
@@ -239,6 +239,36 @@ static void test_across_buffers(void)
 	check_paths_agree(over, strlen(over), true);
 }
 
+/* Pipelined requests to mixed routes: each its route's reply, in order; the
+ * batch is held back by the longest delay in it, and the next one starts afresh. */
+static void test_routes_and_delays(void)
+{
+	static const char batch[] = "GET /api/x HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+				    "HEAD /nope?q HTTP/1.1\r\nHost: t\r\n\r\nGET /slow/1 HTTP/1.1\r\nHost: t\r\n\r\n";
+	static const char health[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+	static const char post[] = "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nab";
+	struct sim s;
+	uint32_t taken;
+
+	sim_open_routed(&s, true, 0);
+	s.io = conn_feed(&s.h, (const uint8_t *)batch, sizeof batch - 1, &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_SEND && s.h.nreplies == 4 && taken == sizeof batch - 1);
+	CHECK(s.h.replies[0] == rs_reply_of(3, RS_RESP_KEEP_11) && s.h.replies[1] == rs_reply_of(1, RS_RESP_KEEP_11));
+	CHECK(s.h.replies[2] == rs_reply_of(0, RS_RESP_HEAD_KEEP_11) && s.h.replies[3] == rs_reply_of(2, RS_RESP_KEEP_11));
+	CHECK(s.h.delay_ms == 250);
+	CHECK(s.t.nroutes == 4 && s.t.routes[0] == 3 && s.t.routes[1] == 1 && s.t.routes[2] == 0 && s.t.routes[3] == 2);
+	conn_on_sent(&s.h, &s.env, &s.t);
+	CHECK(s.h.delay_ms == 0 && s.h.state == CONN_IDLE);
+	s.io = conn_feed(&s.h, (const uint8_t *)health, sizeof health - 1, &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_SEND && s.h.delay_ms == 0);
+	conn_on_sent(&s.h, &s.env, &s.t);
+	/* The default response takes the default delay; a body keeps it until the reply is queued. */
+	sim_feed(&s, post, sizeof post - 1);
+	CHECK(s.h.state == CONN_READING_BODY && s.h.delay_ms == 0);
+	s.io = conn_feed(&s.h, (const uint8_t *)"c", 1, &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_SEND && s.h.delay_ms == 10 && s.h.replies[0] == rs_reply_of(0, RS_RESP_KEEP_11));
+}
+
 static void test_split_anywhere(void)
 {
 	check_split_invariant(GET11 HEAD11 POST5 "hello" GET11, true, 0);
@@ -261,5 +291,6 @@ void run_conn_tests(void)
 	test_eof();
 	test_transition_table();
 	test_across_buffers();
+	test_routes_and_delays();
 	test_split_anywhere();
 }

@@ -281,6 +281,30 @@ static int connection_of(const char *fields)
 	return req.connection;
 }
 
+/* The path routes match: the target without its query, and for an
+ * absolute-form target without scheme and authority. */
+static int path_is(const char *request, const char *want)
+{
+	struct rs_request req;
+	int r = frame(request, &req);
+
+	return r > 0 && req.path_len == strlen(want) &&
+	       !memcmp(guard_end - strlen(request) + req.path_off, want, req.path_len);
+}
+
+static void test_paths(void)
+{
+	CHECK(path_is("GET /a/b HTTP/1.1\r\nHost: a\r\n\r\n", "/a/b"));
+	CHECK(path_is("GET /a/b?x=1&y=/z HTTP/1.1\r\nHost: a\r\n\r\n", "/a/b"));
+	CHECK(path_is("GET /? HTTP/1.1\r\nHost: a\r\n\r\n", "/"));
+	CHECK(path_is("GET http://h.example:8080/a/b?q HTTP/1.1\r\nHost: a\r\n\r\n", "/a/b"));
+	CHECK(path_is("GET http://h.example HTTP/1.1\r\nHost: a\r\n\r\n", "")); /* stands for "/" */
+	CHECK(path_is("GET http://h.example?to=/x HTTP/1.1\r\nHost: a\r\n\r\n", ""));
+	CHECK(path_is("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "*"));
+	CHECK(path_is("GET /%2e%2e/a/./b#f HTTP/1.1\r\nHost: a\r\n\r\n", "/%2e%2e/a/./b#f"));
+	CHECK(path_is("\r\nGET /after-empty-line HTTP/1.1\r\nHost: a\r\n\r\n", "/after-empty-line"));
+}
+
 static void test_connection(void)
 {
 	CHECK(connection_of("") == RS_CONN_DEFAULT);
@@ -444,6 +468,7 @@ int run_http_tests(void)
 	test_reject_early();
 	test_fields();
 	test_connection();
+	test_paths();
 	test_byte_classes();
 	test_byte_classes_in_words();
 	test_limits();

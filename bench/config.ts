@@ -1,5 +1,5 @@
 // What the benchmark runs: the servers, the pinning policies it tries, and the
-// sizes of everything for a full run and for --quick (CI, under 75 s).
+// sizes of everything for a full run and for --quick (CI, under 80 s).
 import { parseConfig } from "../src/config.ts";
 import { DEFAULT_BODY } from "../src/response.ts";
 
@@ -35,6 +35,17 @@ export const LABELS: Record<ServerName, string> = {
   spin: "ringside spin",
   sqpoll: "ringside sqpoll",
   batch: "ringside batch",
+};
+
+/** The servers of the startup and footprint phase: ringside as a user runs it and as its image does. */
+export type StartupKey = "bun" | "nginx" | "ringside" | "bundle";
+export const STARTUP_KEYS: readonly StartupKey[] = ["bun", "nginx", "ringside", "bundle"];
+
+export const STARTUP_LABELS: Record<StartupKey, string> = {
+  bun: "Bun.serve",
+  nginx: "nginx, 1 worker (reference)",
+  ringside: "ringside as a user runs it (src/cli.ts, default mode)",
+  bundle: "ringside as the image runs it (one bundled file)",
 };
 
 /** One server process as the harness starts it. nginx and Bun.serve serve
@@ -120,6 +131,18 @@ export interface PhaseSizes {
   rows?: readonly string[];
 }
 
+/** The startup and footprint phase (issue 12). */
+export interface FootprintSizes {
+  /** Timed cold starts per server, servers in turn, after one untimed start each. */
+  starts: number;
+  /** hyperfine for --version, --check and the `bun -e 1` floor: rounds of `runs` runs per command, warm-up runs per invocation. */
+  cli: { rounds: number; runs: number; warmup: number };
+  /** RSS: rounds (servers in turn), seconds of settling after the first 200 and after wrk, the wrk run (keep-alive). */
+  rss: { rounds: number; settleS: number; wrkS: number; connections: number };
+  /** Build the image (full run), or only read the size of an existing localhost/ringside:test (quick). */
+  buildImage: boolean;
+}
+
 export interface Sizes {
   quick: boolean;
   rounds: number;
@@ -162,6 +185,8 @@ export interface Sizes {
   budget?: PhaseSizes;
   routes?: PhaseSizes;
   delay?: PhaseSizes;
+  /** The startup and footprint phase; absent in results from before it existed. */
+  footprint?: FootprintSizes;
   /** Hard limits so nothing hangs: per wrk/ab/hyperfine invocation. */
   timeoutMs: number;
   /** Longest wait, over the whole run, for other work on the machine to calm down. */
@@ -193,6 +218,7 @@ export const FULL: Sizes = {
   budget: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive", "close"] },
   routes: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive", "pipelined"] },
   delay: { rounds: 3, wrkS: 2, warmupS: 1, connections: 64, conns: ["keep-alive"] },
+  footprint: { starts: 10, cli: { rounds: 4, runs: 5, warmup: 2 }, rss: { rounds: 3, settleS: 1, wrkS: 2, connections: 64 }, buildImage: true },
   timeoutMs: 120_000,
   quietBudgetS: 90,
   retryBudget: 20,
@@ -223,6 +249,7 @@ export const QUICK: Sizes = {
   budget: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["unrestricted/default", "unrestricted/batch", "taskset/default"] },
   routes: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["route1", "route16"] },
   delay: { rounds: 1, wrkS: 1, warmupS: 0, connections: 64, conns: ["keep-alive"], rows: ["delay10"] },
+  footprint: { starts: 3, cli: { rounds: 1, runs: 5, warmup: 1 }, rss: { rounds: 1, settleS: 0.5, wrkS: 1, connections: 64 }, buildImage: false },
   timeoutMs: 30_000,
   quietBudgetS: 3,
   retryBudget: 0,

@@ -1,6 +1,7 @@
 // hyperfine: cold start to the first 200 (bench/coldstart.sh starts a server
 // and polls it; the kill happens in --prepare/--cleanup, outside the timing),
-// and the wall time of a fixed batch of sequential requests (ab -c 1).
+// the wall time of a fixed batch of sequential requests (ab -c 1), and short
+// commands (ringside --version and --check) in rounds.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ConnMode, type Pinning, type ServerName, isRing } from "./config.ts";
@@ -84,12 +85,52 @@ export async function coldStart(servers: readonly ServerName[], pin: Pinning, tm
       untrackStray(pid);
     }
   }
-  return servers.map((s, i) => {
-    const runs = pooled.get(s)!;
-    const mean = runs.reduce((a, x) => a + x, 0) / runs.length;
-    const sd = Math.sqrt(runs.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, runs.length - 1));
-    return { name: s, command: commands[i]!, seconds: spread(runs), meanS: mean, stddevS: sd, runs };
-  });
+  return servers.map((s, i) => pooledTiming(s, commands[i]!, pooled.get(s)!));
+}
+
+/** A Timing from runs pooled over several hyperfine invocations. */
+function pooledTiming(name: string, command: string, runs: number[]): Timing {
+  const mean = runs.reduce((a, x) => a + x, 0) / runs.length;
+  const sd = Math.sqrt(runs.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, runs.length - 1));
+  return { name, command, seconds: spread(runs), meanS: mean, stddevS: sd, runs };
+}
+
+/** A command for hyperfine -N, with what it adds to the harness's environment, and how the report shows it. */
+export interface TimedCommand {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+  display: string;
+}
+
+/** Commands that share an environment share a hyperfine invocation (hyperfine has one environment). */
+function byEnv(cmds: readonly TimedCommand[]): TimedCommand[][] {
+  const groups = new Map<string, TimedCommand[]>();
+  for (const c of cmds) {
+    const key = JSON.stringify(c.env ?? {});
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Short commands timed with hyperfine -N: `rounds` invocations per environment,
+ * `runs` runs of each command in each (after `warmup`), pooled per command, so
+ * that a burst of other work lands on every command alike.
+ */
+export async function timeCommands(cmds: readonly TimedCommand[], rounds: number, runs: number, warmup: number, tmp: string, timeoutMs: number): Promise<Timing[]> {
+  const pooled = new Map<string, number[]>(cmds.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, group] of byEnv(cmds).entries()) {
+      const out = join(tmp, `commands-${round}-${i}.json`);
+      const args = ["hyperfine", "-N", "--style", "basic", "--warmup", String(warmup), "--runs", String(runs)];
+      for (const c of group) args.push("-n", c.name, cmdline(c.args));
+      args.push("--export-json", out);
+      await runOk(args, timeoutMs, { env: group[0]!.env });
+      readHyperfine(out).forEach((t, j) => pooled.get(group[j]!.name)!.push(...t.runs));
+    }
+  }
+  return cmds.map((c) => pooledTiming(c.name, c.display, pooled.get(c.name)!));
 }
 
 export interface BatchValidation {

@@ -1,5 +1,6 @@
 // The Markdown report: one function per section, each returning its lines.
 import { CONN_MODES, LABELS, PINNINGS, PIPELINE_DEPTH, SERVERS, isRing, type ConnMode, type ServerName } from "./config.ts";
+import { footprintSection } from "./footprint-markdown.ts";
 import { plural, table, verdict } from "./md.ts";
 import { budgetSection, quotaSection, ringsSection } from "./phase-markdown.ts";
 import { delaySection, routesSection } from "./routes-report.ts";
@@ -187,6 +188,7 @@ function cold(r: Results): string[] {
     "",
     coldTable(r),
     "",
+    ...(r.footprint ? ["Startup and footprint (below) times cold starts another way: the harness polls from the spawn, with no shell in between and nothing pinned.", ""] : []),
   ];
 }
 
@@ -388,14 +390,14 @@ function onlyHeader(r: Results): string[] {
     `# ringside benchmark: ${m.date.slice(0, 10)} on ${m.host}, ${r.only!.join(", ")} only${r.quick ? " (quick)" : ""}`,
     "",
     `${m.cores} CPUs (${m.cpuModel}, ${m.virtualization}), ${m.memGiB} GiB, Linux ${m.kernel}; Bun ${m.versions.bun}, nginx ${m.versions.nginx}, ${m.versions.wrk}; ringside ${r.tree.start}. ` +
-      `No pinning trials, wrk matrix, cold start or cost phase in this run (--only). Run took ${Math.round(r.durationS)} s.`,
+      `No pinning trials, wrk matrix, hyperfine cold start or cost phase in this run (--only). Run took ${Math.round(r.durationS)} s.`,
     "",
   ];
 }
 
 export function renderMarkdown(r: Results, svgName: string): string {
   const phases = [ringsSection(r), quotaSection(r), budgetSection(r), routesSection(r), delaySection(r)];
-  if (r.only) return [onlyHeader(r), targets(r), ...phases, noise(r), anomalies(r), reproduce(r)].flat().join("\n") + "\n";
+  if (r.only) return [onlyHeader(r), targets(r), ...phases, footprintSection(r), noise(r), anomalies(r), reproduce(r)].flat().join("\n") + "\n";
   const sections = [
     header(r, svgName),
     targets(r),
@@ -405,6 +407,7 @@ export function renderMarkdown(r: Results, svgName: string): string {
     ...phases,
     cold(r),
     sequentialBatch(r),
+    footprintSection(r),
     cost(r),
     footprint(r),
     stopUnderLoad(r),

@@ -10,3 +10,8 @@ export function verdict(t: Target): string {
 }
 
 export const plural = (n: number, word: string): string => `${n} ${word}${n > 1 ? "s" : ""}`;
+
+/** A phase's targets as a list under its section (the Targets table has them all). */
+export function targetLines(targets: Target[]): string[] {
+  return targets.map((t) => `- ${verdict(t)} ${t.name}: ${t.got} (want ${t.want})`);
+}

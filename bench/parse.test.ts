@@ -5,7 +5,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseStrace } from "../test/strace.ts";
 import { parseProfile } from "./cost.ts";
+import { footprintTargets } from "./footprint-report.ts";
+import { parseBaseImages, parseInspect } from "./image.ts";
 import { renderMarkdown } from "./markdown.ts";
+import { parseMemory } from "./memory.ts";
 import { parseRingMetrics, ringDelta } from "./metrics.ts";
 import { budgetTargets, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "./phase-report.ts";
 import { projections } from "./projection.ts";
@@ -13,7 +16,8 @@ import { derive } from "./report.ts";
 import { BENCH, isCanned } from "./servers.ts";
 import { ratioSpread, spread } from "./stats.ts";
 import { renderChart } from "./svg.ts";
-import type { PhaseResult, Results, RowRun } from "./types.ts";
+import type { Timing } from "./hyperfine.ts";
+import type { FootprintResult, Memory, PhaseResult, Results, RowRun } from "./types.ts";
 import { parseAb, parseWrk } from "./wrk.ts";
 
 const WRK = `Running 3s test @ http://127.0.0.1:41871/
@@ -241,4 +245,95 @@ test("a stored report without the new phases renders; with them, their sections 
   expect(matrixPerCpu(stored, "keep-alive", "nginx").n).toBe(3);
   const zero = { ...stored, load: stored.load.map((l) => (l.server === "nginx" && l.conn === "close" ? { ...l, serverCpuS: 0 } : l)) };
   expect(matrixPerCpu(zero, "close", "nginx").n).toBe(0);
+});
+
+// ---------------------------------------------------------------- the startup and footprint phase
+
+const STATUS = `Name:\tbun
+VmPeak:\t 1234567 kB
+VmHWM:\t   40000 kB
+VmRSS:\t   39188 kB
+RssAnon:\t    4992 kB
+RssFile:\t   34196 kB
+RssShmem:\t       0 kB
+VmData:\t  100000 kB
+`;
+
+test("parseMemory: VmRSS and its parts from /proc/PID/status; a missing field is NaN, not 0", () => {
+  expect(parseMemory(STATUS)).toEqual({ vmRssKb: 39188, rssAnonKb: 4992, rssFileKb: 34196, rssShmemKb: 0 });
+  const old = parseMemory("VmRSS:\t  1000 kB\n");
+  expect(old.vmRssKb).toBe(1000);
+  expect(old.rssAnonKb).toBeNaN();
+});
+
+test("parseInspect and parseBaseImages: podman's and build-base-image.sh's output", () => {
+  const inspect = JSON.stringify([{ Id: "8229404c2866abc", Size: 110_612_345, Created: "2026-11-23T14:53:49.1Z", Config: {} }]);
+  expect(parseInspect(inspect)).toEqual({ id: "8229404c2866abc", bytes: 110_612_345, created: "2026-11-23T14:53:49.1Z" });
+  expect(parseInspect("[]")).toBeUndefined();
+  expect(parseInspect("Error: localhost/ringside:bench: image not known")).toBeUndefined();
+  expect(parseBaseImages("BASE=localhost/ringside-base:run-f4e6\nBUILD_BASE=localhost/ringside-base:build-f4e6\n")).toEqual({
+    base: "localhost/ringside-base:run-f4e6",
+    buildBase: "localhost/ringside-base:build-f4e6",
+  });
+  expect(parseBaseImages("BASE=localhost/ringside-base:run-f4e6\n")).toBeUndefined();
+});
+
+const mem = (vmRssMb: number, anonMb: number): Memory => ({ vmRssKb: vmRssMb * 1024, rssAnonKb: anonMb * 1024, rssFileKb: (vmRssMb - anonMb) * 1024, rssShmemKb: 0 });
+const timing = (name: string, ms: number): Timing => ({ name, command: name, seconds: spread([ms / 1000]), meanS: ms / 1000, stddevS: 0, runs: [ms / 1000] });
+
+const FOOTPRINT: FootprintResult = {
+  commands: { bun: "bun bench/peer-bun.ts --port P", nginx: "nginx", ringside: "bun src/cli.ts", bundle: "bun ringside.js" },
+  cold: [
+    { run: 0, key: "bun", ms: 20, attempts: 6 },
+    { run: 0, key: "nginx", ms: 6, attempts: 5 },
+    { run: 0, key: "ringside", ms: 18, attempts: 10 },
+    { run: 0, key: "bundle", ms: 22, attempts: 11 },
+    { run: 1, key: "bun", ms: 24, attempts: 7 },
+    { run: 1, key: "nginx", ms: 7, attempts: 5 },
+    { run: 1, key: "ringside", ms: 18, attempts: 10 },
+    { run: 1, key: "bundle", ms: 23, attempts: 11 },
+  ],
+  cli: [timing("floor", 3.7), timing("version/src", 7.4), timing("version/bundle", 9.1), timing("check/src", 9.9), timing("check/bundle", 16)],
+  rss: [
+    { round: 0, key: "bun", processes: 1, idle: mem(33, 4), afterLoad: mem(34, 4), rps: 1, requests: 1 },
+    { round: 0, key: "nginx", processes: 2, idle: mem(12, 3), afterLoad: mem(12, 3), rps: 1, requests: 1 },
+    { round: 0, key: "ringside", processes: 1, idle: mem(37, 5), afterLoad: mem(34, 7), rps: 1, requests: 1 },
+    { round: 0, key: "bundle", processes: 1, idle: mem(39, 5), afterLoad: mem(35, 7), rps: 1, requests: 1 },
+  ],
+  image: { tag: "localhost/ringside:bench", bytes: 110_600_000, built: true, buildS: 12, note: "built in this run" },
+};
+
+test("footprint targets: medians against Bun.serve's, pairs by start, the 15 ms and 125 MB wants", () => {
+  const [cold, cli, idle, after, image] = footprintTargets(FOOTPRINT);
+  // Bun.serve median 22 ms; ringside 18 (met), bundle 22.5 (over): missed.
+  expect(cold).toMatchObject({ met: false });
+  expect(cold?.got).toContain("ringside (src) 18.0 ms (0.825x (0.75–0.9) per start)");
+  expect(cli).toMatchObject({ met: false });
+  expect(cli?.got).toContain("--check: src 9.9, bundle 16.0 ms (floor `bun -e 1`: 3.7 ms)");
+  // Idle: 37 and 39 MB against 33 + 5; after load 34 and 35 against 34.
+  expect(idle).toMatchObject({ met: false, got: "Bun.serve 33.0 MB; ringside (src) 37.0 MB (+4.0); ringside (bundle) 39.0 MB (+6.0)" });
+  expect(after).toMatchObject({ met: false });
+  expect(image).toMatchObject({ met: true, got: "110.6 MB (localhost/ringside:bench, built in this run)" });
+  const fast = { ...FOOTPRINT, cold: FOOTPRINT.cold.filter((c) => c.key !== "bundle"), image: { tag: "t", built: false, note: "not measured: podman is not installed" } };
+  // A server not measured, an image not measured: n/a, never met.
+  expect(footprintTargets(fast)[0]?.met).toBeNull();
+  expect(footprintTargets(fast)[4]).toMatchObject({ met: null, got: "not measured: podman is not installed" });
+});
+
+test("the startup and footprint section: after the hyperfine cold start, its targets in the table; absent from older results", () => {
+  const stored = JSON.parse(readFileSync(join(BENCH, "results", "2026-11-22-vm.json"), "utf8")) as Results;
+  stored.anomalies = stored.anomalies.filter((a) => !a.startsWith("SQPOLL accounting:"));
+  derive(stored);
+  expect(renderMarkdown(stored, "x.svg")).not.toContain("Startup and footprint");
+  const withFp = { ...stored, footprint: FOOTPRINT };
+  derive(withFp);
+  const md = renderMarkdown(withFp, "x.svg");
+  expect(md.indexOf("## Startup and footprint (issue 12)")).toBeGreaterThan(md.indexOf("## Cold start and a fixed batch"));
+  expect(md).toContain("| Bun.serve | 1 | 33.0 MB | 4.0 MB | 29.0 MB | 34.0 MB |");
+  expect(md).toContain("localhost/ringside:bench: 110.6 MB");
+  expect(withFp.targets.filter((t) => t.name.startsWith("startup:") || t.name.startsWith("footprint:"))).toHaveLength(5);
+  const only = { ...withFp, only: ["footprint"] };
+  derive(only);
+  expect(only.targets).toHaveLength(5);
+  expect(renderMarkdown(only, "x.svg")).toContain("## Startup and footprint (issue 12)");
 });

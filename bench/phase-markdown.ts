@@ -2,12 +2,12 @@
 // results made before those phases existed, and from runs that skipped them).
 import { BUDGETS, BUDGET_VARIANTS, budgetKey } from "./budget-phase.ts";
 import type { ConnMode, PhaseSizes } from "./config.ts";
-import { plural, table, verdict } from "./md.ts";
+import { plural, table, targetLines } from "./md.ts";
 import { QUOTA_WANTS, budgetTargets, connsOf, cpuPerReq, figure, layouts, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "./phase-report.ts";
 import { NIC_GBPS, PROJECT_CORES, WIRE_OVERHEAD_B, projections, type Projection } from "./projection.ts";
 import { QUOTA_CPUS } from "./quota-phase.ts";
 import { fmt, fmtSpread, spread } from "./stats.ts";
-import type { PhaseResult, Results, RowInfo, RowRun, Target } from "./types.ts";
+import type { PhaseResult, Results, RowInfo, RowRun } from "./types.ts";
 
 const us = (r: RowRun): number => cpuPerReq(r) * 1e6;
 const cores = (r: RowRun): number => r.serverCpuS / r.seconds;
@@ -32,10 +32,6 @@ function noiseLine(p: PhaseResult): string[] {
 
 function rowList(p: PhaseResult): string[] {
   return p.rows.map((row) => `- **${row.label}**: \`${row.command}\`; ${row.placement}.`);
-}
-
-function targetLines(targets: Target[]): string[] {
-  return targets.map((t) => `- ${verdict(t)} ${t.name}: ${t.got} (want ${t.want})`);
 }
 
 /** Rows where wrk's one thread was the ceiling (>= 0.9 of a core, median). */

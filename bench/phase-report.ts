@@ -3,6 +3,7 @@
 // taken round by round between rows measured in the same round, then summarised.
 import type { ConnMode } from "./config.ts";
 import { BUDGETS, budgetKey } from "./budget-phase.ts";
+import { footprintTargets } from "./footprint-report.ts";
 import { fmt, fmtSpread, ratioSpread, spread, type Spread } from "./stats.ts";
 import type { Layout, PhaseResult, Results, RowRun, Target } from "./types.ts";
 
@@ -163,9 +164,10 @@ export function budgetTargets(p: PhaseResult): Target[] {
   return t.filter((v): v is Target => v !== undefined);
 }
 
-/** Every target of the three phases that ran. */
+/** Every target of the phases that ran besides the matrix: rings, quota, budget, startup and footprint. */
 export function phaseTargets(r: Results): Target[] {
-  return [...(r.rings ? ringsTargets(r.rings) : []), ...(r.quota ? quotaTargets(r.quota) : []), ...(r.budget ? budgetTargets(r.budget) : [])];
+  const fp = r.footprint ? footprintTargets(r.footprint) : [];
+  return [...(r.rings ? ringsTargets(r.rings) : []), ...(r.quota ? quotaTargets(r.quota) : []), ...(r.budget ? budgetTargets(r.budget) : []), ...fp];
 }
 
 /** From the wrk matrix (no quota, the run's pinning): ringside batch's requests per

@@ -4,9 +4,11 @@
 // interleaved, with ratios. Phases: pinning trials -> wrk matrix (rounds x
 // servers x connection counts) -> rings (1 and 2 rings, workers, processes)
 // -> quota (every server held to half a CPU) -> budget (the default against
-// --mode batch under three CPU budgets) -> hyperfine cold start -> per-request
-// cost (perf/strace syscalls, profile, sequential batch, idle CPU, peak RSS,
-// idle keep-alive RSS, stop under load) -> report (.md, .json, .svg).
+// --mode batch under three CPU budgets) -> hyperfine cold start -> startup and
+// footprint (cold start polled from the spawn, --version and --check, RSS,
+// image size) -> per-request cost (perf/strace syscalls, profile, sequential
+// batch, idle CPU, peak RSS, idle keep-alive RSS, stop under load) -> report
+// (.md, .json, .svg).
 // Every process started here is killed on the way out, error or not.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -15,7 +17,9 @@ import { parseArgs } from "node:util";
 import { DRAIN_TIMEOUT_MS, FULL, PINNINGS, QUICK, SPIN_BUDGET_MS, SQ_IDLE_MS, pinningByName, type Pinning } from "./config.ts";
 import { budgetPhase } from "./budget-phase.ts";
 import { costPhase } from "./cost-phase.ts";
+import { footprintPhase } from "./footprint-phase.ts";
 import { coldStart } from "./hyperfine.ts";
+import { imageSize } from "./image.ts";
 import { machine, type Machine } from "./machine.ts";
 import { log, type Ctx } from "./measure.ts";
 import { Monitor, conntrack } from "./monitor.ts";
@@ -27,20 +31,25 @@ import { renderMarkdown } from "./markdown.ts";
 import { ringsPhase } from "./rings-phase.ts";
 import { delayPhase, routesPhase } from "./routes-phase.ts";
 import { BENCH, ROOT } from "./servers.ts";
-import type { PhaseResult, Results } from "./types.ts";
+import type { FootprintResult, PhaseResult, Results } from "./types.ts";
 
-/** The phases --only can run alone. */
+/** The phases of rows side by side (sweep.ts). */
 const SIDE_PHASES = { rings: ringsPhase, quota: quotaPhase, budget: budgetPhase, routes: routesPhase, delay: delayPhase } as const;
 type SidePhase = keyof typeof SIDE_PHASES;
 const SIDE_NAMES = Object.keys(SIDE_PHASES) as SidePhase[];
+/** The phases --only can run alone: those, and startup and footprint. */
+type OnlyPhase = SidePhase | "footprint";
+const ONLY_NAMES: readonly OnlyPhase[] = [...SIDE_NAMES, "footprint"];
+const isSide = (name: OnlyPhase): name is SidePhase => name !== "footprint";
 
-const USAGE = `usage: bun run bench [--quick] [--pinning ${PINNINGS.map((p) => p.name).join("|")}] [--only ${SIDE_NAMES.join(",")}] [--out DIR]
+const USAGE = `usage: bun run bench [--quick] [--pinning ${PINNINGS.map((p) => p.name).join("|")}] [--only ${ONLY_NAMES.join(",")}] [--out DIR]
        bun run bench --render bench/results/DATE-HOST.json
-  --quick     1 round, 1 s wrk runs, 64 connections, small hyperfine/strace runs, one connection mode
-              and a few rows in the rings, quota, budget, routes and delay phases (< 80 s; CI)
+  --quick     1 round, 1 s wrk runs, 64 connections, small hyperfine/strace runs, one connection mode,
+              a few rows in the rings, quota, budget, routes and delay phases, 3 cold starts and no
+              image build in the footprint phase (< 90 s; CI)
   --pinning   skip the pinning trials and use this policy
-  --only      run these phases alone (comma-separated: ${SIDE_NAMES.join(", ")}); no pinning trials,
-              wrk matrix, cold start or cost (the quota phase's per-CPU-second ratios need the matrix)
+  --only      run these phases alone (comma-separated: ${ONLY_NAMES.join(", ")}); no pinning trials,
+              wrk matrix, hyperfine cold start or cost (the quota phase's per-CPU-second ratios need the matrix)
   --out DIR   where the report goes (default: bench/results; --quick and --only: a temp dir)
   --render    write the .md and .svg again from a results .json (no measuring)`;
 
@@ -128,15 +137,15 @@ function phaseLogger(monitor: Monitor): (name: string) => void {
 class UsageError extends Error {}
 
 /** --only's list, checked; undefined without --only. */
-function parseOnly(text: string | undefined): SidePhase[] | undefined {
+function parseOnly(text: string | undefined): OnlyPhase[] | undefined {
   if (text === undefined) return undefined;
   const names = text.split(",").map((x) => x.trim()).filter(Boolean);
-  const bad = names.filter((x) => !(SIDE_NAMES as string[]).includes(x));
-  if (bad.length || !names.length) throw new UsageError(`--only ${text}: want a comma-separated list of ${SIDE_NAMES.join(", ")}`);
-  return SIDE_NAMES.filter((x) => names.includes(x));
+  const bad = names.filter((x) => !(ONLY_NAMES as string[]).includes(x));
+  if (bad.length || !names.length) throw new UsageError(`--only ${text}: want a comma-separated list of ${ONLY_NAMES.join(", ")}`);
+  return ONLY_NAMES.filter((x) => names.includes(x));
 }
 
-type Measured = Pick<Results, "pinning" | "load" | "cold" | "cost" | "rings" | "quota" | "budget" | "routes" | "delay">;
+type Measured = Pick<Results, "pinning" | "load" | "cold" | "cost" | "rings" | "quota" | "budget" | "routes" | "delay" | "footprint">;
 type Sides = Partial<Record<SidePhase, PhaseResult>>;
 
 const NOT_RUN: Results["pinning"] = { chosen: "none", summary: "not run (--only)", forced: true, trials: [], scores: {} };
@@ -154,9 +163,27 @@ async function sidePhases(ctx: Ctx, which: readonly SidePhase[], phase: (name: s
   return out;
 }
 
+/** Startup and footprint, then the image's size (a phase of its own: a build's CPU is not the servers'). */
+async function footprint(ctx: Ctx, phase: (name: string) => void): Promise<{ footprint?: FootprintResult }> {
+  const sizes = ctx.sizes.footprint;
+  if (!sizes) return {};
+  phase("footprint");
+  const measured = await footprintPhase(ctx, sizes);
+  phase("image");
+  const image = await imageSize(sizes.buildImage);
+  log(`image ${image.tag}: ${image.bytes === undefined ? image.note : `${(image.bytes / 1e6).toFixed(1)} MB`}`);
+  return { footprint: { ...measured, image } };
+}
+
+/** The --only phases, in their usual order. */
+async function onlyPhases(ctx: Ctx, only: readonly OnlyPhase[], phase: (name: string) => void): Promise<Measured> {
+  const sides = await sidePhases(ctx, only.filter(isSide), phase);
+  return { pinning: NOT_RUN, load: [], cold: [], cost: [], ...sides, ...(only.includes("footprint") ? await footprint(ctx, phase) : {}) };
+}
+
 /** Every measuring phase in order; with `only`, those phases alone. */
-async function measureAll(ctx: Ctx, forced: Pinning | undefined, phase: (name: string) => void, only?: readonly SidePhase[]): Promise<Measured> {
-  if (only) return { pinning: NOT_RUN, load: [], cold: [], cost: [], ...(await sidePhases(ctx, only, phase)) };
+async function measureAll(ctx: Ctx, forced: Pinning | undefined, phase: (name: string) => void, only?: readonly OnlyPhase[]): Promise<Measured> {
+  if (only) return onlyPhases(ctx, only, phase);
   const { sizes } = ctx;
   phase("pinning");
   let pinning: Results["pinning"];
@@ -174,9 +201,10 @@ async function measureAll(ctx: Ctx, forced: Pinning | undefined, phase: (name: s
   phase("cold start");
   const cold = await coldStart(["nginx", "bun", "spin", "sqpoll", "batch"], pin, ctx.tmp, sizes.cold.rounds, sizes.cold.runs, sizes.cold.warmup, sizes.timeoutMs);
   log(`cold start (median ms): ${cold.map((c) => `${c.name}=${(c.seconds.median * 1000).toFixed(1)}`).join(" ")}`);
+  const fp = await footprint(ctx, phase);
   phase("cost");
   const cost = await costPhase(ctx, pin);
-  return { pinning, load, cold, cost, ...sides };
+  return { pinning, load, cold, cost, ...sides, ...fp };
 }
 
 function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: Results["tree"], noise: Results["noise"]): Results {
@@ -203,6 +231,7 @@ function assemble(ctx: Ctx, m: Measured, facts: Machine, startedAt: Date, tree: 
     ...(m.budget ? { budget: m.budget } : {}),
     ...(m.routes ? { routes: m.routes } : {}),
     ...(m.delay ? { delay: m.delay } : {}),
+    ...(m.footprint ? { footprint: m.footprint } : {}),
     noise,
   };
 }
@@ -219,7 +248,7 @@ function conntrackAnomaly(ctx: Ctx): void {
 }
 
 /** A full or quick run; returns the files written. */
-async function measureAndReport(ctx: Ctx, forced: Pinning | undefined, only: SidePhase[] | undefined, outDir: string, latest: boolean): Promise<string[]> {
+async function measureAndReport(ctx: Ctx, forced: Pinning | undefined, only: OnlyPhase[] | undefined, outDir: string, latest: boolean): Promise<string[]> {
   const started = performance.now();
   const startedAt = new Date();
   await preflight();

@@ -157,9 +157,9 @@ async function serving(what: string, child: Child): Promise<Startup> {
   return startup;
 }
 
-/** Starts ringside from a full command line; waits until it serves and every ring thread it announced exists. */
-export async function launchRingside(id: string, cmd: string[]): Promise<Running> {
-  const child = spawn(id, cmd, { cwd: ROOT });
+/** Starts ringside from a full command line (env: added to the harness's); waits until it serves and every ring thread it announced exists. */
+export async function launchRingside(id: string, cmd: string[], env?: Record<string, string>): Promise<Running> {
+  const child = spawn(id, cmd, { cwd: ROOT, env });
   const stop = async (): Promise<StopInfo> => {
     const code = await stopChild(child, "SIGTERM");
     return { code, counters: summaryCounters(child.stdout()), stderr: child.stderr() };

@@ -1,5 +1,5 @@
 // The shape of bench/results/*.json: raw measurements, then what report.ts derives.
-import type { ConnMode, ServerName, Sizes } from "./config.ts";
+import type { ConnMode, ServerName, Sizes, StartupKey } from "./config.ts";
 import type { IdleCpu, ProfileLine, SyscallCount } from "./cost.ts";
 import type { Footprint } from "./footprint.ts";
 import type { Timing } from "./hyperfine.ts";
@@ -132,6 +132,62 @@ export interface RowInfo {
   placement: string;
 }
 
+/** One timed cold start: spawn to the first 200, polled every millisecond. */
+export interface ColdStartRun {
+  /** The start's index; every server is started once per index, in turn. */
+  run: number;
+  key: StartupKey;
+  ms: number;
+  /** Connection attempts until the 200 (refused ones included). */
+  attempts: number;
+}
+
+/** /proc/PID/status memory fields, kB, summed over a server's processes. */
+export interface Memory {
+  vmRssKb: number;
+  rssAnonKb: number;
+  rssFileKb: number;
+  rssShmemKb: number;
+}
+
+/** RSS of one server start: once it answers and has settled, and after a wrk run and a settle. */
+export interface RssRun {
+  round: number;
+  key: StartupKey;
+  /** Processes summed (nginx: master + worker). */
+  processes: number;
+  idle: Memory;
+  afterLoad: Memory;
+  rps: number;
+  requests: number;
+}
+
+/** The sidecar image's size, or why there is none. */
+export interface ImageSize {
+  tag: string;
+  /** podman image inspect .Size, bytes; absent when not measured. */
+  bytes?: number;
+  /** Built in this run (full), or an existing image read (quick). */
+  built: boolean;
+  /** The image's creation time (an existing image may come from another tree). */
+  created?: string;
+  /** Seconds the base images and the build took. */
+  buildS?: number;
+  /** How it was made, or why it was not measured. */
+  note: string;
+}
+
+/** The startup and footprint phase: cold starts, CLI commands, RSS, image size. */
+export interface FootprintResult {
+  /** Each server's command line as the phase ran it. */
+  commands: Record<StartupKey, string>;
+  cold: ColdStartRun[];
+  /** hyperfine, pooled over rounds: names "floor", "version/src", "version/bundle", "check/src", "check/bundle". */
+  cli: Timing[];
+  rss: RssRun[];
+  image: ImageSize;
+}
+
 /** The raw figures of the rings, quota or budget phase. */
 export interface PhaseResult {
   rows: RowInfo[];
@@ -181,7 +237,9 @@ export interface Results {
   budget?: PhaseResult;
   routes?: PhaseResult;
   delay?: PhaseResult;
-  /** Set when `--only` ran these phases alone (no pinning trials, matrix, cold start or cost). */
+  /** The startup and footprint phase (absent in older results, or when not run). */
+  footprint?: FootprintResult;
+  /** Set when `--only` ran these phases alone (no pinning trials, matrix, hyperfine cold start or cost). */
   only?: string[];
   noise: { phases: PhaseNoise[]; processes: Foreign[]; waitedS: number; noisyStarts: number; retries: number };
 }

@@ -94,7 +94,7 @@ async function startupLine(name: string): Promise<string> {
     const state = (await podman(["inspect", "--format", "{{.State.Status}}", name])).stdout.trim();
     if (state === "exited") throw new Error(`${name} exited before listening: ${l.stderr}`);
     return undefined;
-  }, 30_000);
+  });
 }
 
 async function hostPort(name: string, port: number): Promise<number> {

@@ -7,7 +7,6 @@ import { describe, expect, test } from "bun:test";
 import { rawExchange, RawConn, startServer, stopClean } from "./helpers.ts";
 import { summaryCounters } from "./proc.ts";
 
-const T = 20_000;
 const get10 = (path: string): string => `GET ${path} HTTP/1.0\r\n\r\n`;
 const get11 = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
 
@@ -29,7 +28,7 @@ describe.each(["batch", "sqpoll", "spin"])("%s mode", (mode) => {
     expect(slow.ms).toBeGreaterThanOrEqual(399);
     const c = await stopClean(s);
     expect(c).toMatchObject({ requests: 3, responses: 3, delayed: 2, delayed_cut: 0 });
-  }, T);
+  });
 });
 
 test("pipelined requests with different delays are answered in order, none before its delay", async () => {
@@ -43,7 +42,7 @@ test("pipelined requests with different delays are answered in order, none befor
   expect([...text.matchAll(/\r\n\r\n(slow|fast)/g)].map((m) => m[1])).toEqual(["slow", "fast", "slow"]);
   conn.close();
   await stopClean(s);
-}, T);
+});
 
 test("a delay longer than --header-timeout still sends: the send's clock starts after the delay", async () => {
   await using s = await startServer(["--header-timeout", "1s", "--delay", "1500ms"]);
@@ -51,7 +50,7 @@ test("a delay longer than --header-timeout still sends: the send's clock starts 
   expect(r.text).toEndWith("Have a nice day!\n");
   expect(r.ms).toBeGreaterThanOrEqual(1499);
   await stopClean(s);
-}, T);
+});
 
 test("SIGTERM during delayed responses: the drain sends every one of them", async () => {
   await using s = await startServer(["--keep-alive", "--delay", "600ms"]);
@@ -63,7 +62,7 @@ test("SIGTERM during delayed responses: the drain sends every one of them", asyn
   const { code, stdout, stderr } = await stopped;
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   expect(summaryCounters(stdout)).toMatchObject({ requests: 20, responses: 20, delayed: 20, delayed_cut: 0 });
-}, T);
+});
 
 test("a drain timeout shorter than the delay cuts the delayed responses and says how many", async () => {
   await using s = await startServer(["--delay", "10s", "--drain-timeout", "200ms"]);
@@ -74,7 +73,7 @@ test("a drain timeout shorter than the delay cuts the delayed responses and says
   expect(code).toBe(0);
   expect(stderr).toMatch(/^ringside: warn: 5 delayed responses were not sent: the drain timeout \(200 ms\) ended before their delay delayed_cut=5\n$/);
   expect(summaryCounters(stdout)).toMatchObject({ requests: 5, responses: 0, delayed: 5, delayed_cut: 5, active: 0 });
-}, T);
+});
 
 test("clients that leave during their delay free their slots; the server keeps serving", async () => {
   await using s = await startServer(["--delay", "300ms", "--max-connections", "4", "--rings", "1"]);
@@ -92,4 +91,4 @@ test("clients that leave during their delay free their slots; the server keeps s
   const c = await stopClean(s);
   expect(c.active).toBe(0);
   expect(c.requests).toBe(13);
-}, T);
+});

@@ -53,7 +53,7 @@ describe("deploy/helm/ingress-nginx-values.yaml: the ingress-nginx default backe
     const health = await rawExchange(s.port, [get10("/healthz")]);
     expect(health.text).toMatch(/^HTTP\/1\.0 200 OK\r\n[^]*\r\n\r\nok$/);
     await stopClean(s);
-  }, 20_000);
+  });
 });
 
 describe("deploy/kubernetes/benchmark-target.yaml: a benchmark target with a Service and an HPA", () => {
@@ -102,5 +102,5 @@ describe("deploy/kubernetes/benchmark-target.yaml: a benchmark target with a Ser
     expect(await status("/delay/100ms")).toBe("200");
     expect(performance.now() - t0).toBeGreaterThanOrEqual(99);
     await stopClean(s);
-  }, 20_000);
+  });
 });

@@ -49,7 +49,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(await conn.waitEnd(EXIT_DEADLINE_MS)).toBe("eof");
     expect(conn.text).toBe(CLOSE_11);
     expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 1, responses: 1 });
-  }, 30_000);
+  });
 
   test("a request completed during the drain: answered with Connection: close, then EOF", async () => {
     await using s = await start(mode);
@@ -62,7 +62,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(await conn.waitEnd(EXIT_DEADLINE_MS)).toBe("eof");
     expect(conn.text).toBe(CLOSE_11);
     expect(await exitsSoon(stopped)).toMatchObject({ active: 0, responses: 1 });
-  }, 30_000);
+  });
 
   test("a large response in progress at the signal is finished, then the idle connection closes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ringside-drain-"));
@@ -84,7 +84,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 30_000);
+  });
 
   test("an idle keep-alive connection is closed at the signal, with no bytes", async () => {
     await using s = await start(mode);
@@ -95,5 +95,5 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(await conn.waitEnd(EXIT_DEADLINE_MS)).toBe("eof");
     expect(conn.text).toBe(KEEP_11);
     expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 1, responses: 1, idle_timeouts: 0 });
-  }, 30_000);
+  });
 });

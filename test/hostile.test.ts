@@ -75,7 +75,6 @@ const BASE_ARGS = [
   "--max-header-size", String(MAX_HEADER),
   "--max-body-size", String(MAX_BODY),
 ];
-const T = 30_000;
 
 /** Deterministic pseudo-random bytes (xorshift), first byte forced non-token. */
 function noise(n: number, seed = 0x9e3779b9): Uint8Array {
@@ -413,7 +412,7 @@ describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
   const cases = CASES.filter((c) => (mode === "spin" || c.batch) && (!c.only || c.only === (ka ? "ka" : "close")));
   test.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     await runCase(mode, { ka }, c);
-  }, T);
+  });
 });
 
 // ---- cases that need their own server setup ---------------------------------
@@ -444,7 +443,7 @@ describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, T);
+  });
 
   test("more clients than --max-connections wait in the backlog and are all served; no leak", async () => {
     const max = 4;
@@ -489,7 +488,7 @@ describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
       accepted: n, active: 0, requests: ka ? n + max : n, responses: ka ? n + max : n,
       accept_backoffs: 0, accept_errors: 0, client_eof_early: 0,
     });
-  }, T);
+  });
 });
 
 test("the table has at least 40 cases", () => {

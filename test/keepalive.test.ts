@@ -20,7 +20,6 @@ const GET11 = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
 const GET11_CLOSE = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 const GET10 = "GET / HTTP/1.0\r\n\r\n";
 const GET10_KEEP = "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
-const T = 20_000;
 
 /** A clean stop with all connections gone; the counters. */
 async function stopAllClosed(s: Running): Promise<Record<string, number>> {
@@ -48,7 +47,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     conn.close();
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 3, responses: 3 });
-  }, T);
+  });
 
   test("HTTP/1.1 with Connection: close gets Connection: close and EOF", async () => {
     await using s = await start();
@@ -59,7 +58,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(conn.text).toBe(KEEP_11 + CLOSE_11);
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 2, responses: 2, lingering_closes: 0 });
-  }, T);
+  });
 
   test("Connection token lists: close wins, case-insensitive", async () => {
     await using s = await start();
@@ -69,7 +68,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
       expect(r.end).toBe("eof");
     }
     await stopAllClosed(s);
-  }, T);
+  });
 
   test("HTTP/1.0 closes by default, with the plain HTTP/1.0 response", async () => {
     await using s = await start();
@@ -77,7 +76,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(r.text).toBe(DEFAULT_RESPONSE);
     expect(r.end).toBe("eof");
     await stopAllClosed(s);
-  }, T);
+  });
 
   test("HTTP/1.0 with Connection: keep-alive stays open and says so", async () => {
     await using s = await start();
@@ -89,7 +88,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(await conn.waitEnd()).toBe("eof");
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 3, responses: 3 });
-  }, T);
+  });
 
   test("HEAD gets the header block only, in all four variants", async () => {
     await using s = await start();
@@ -105,7 +104,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(r.end).toBe("eof");
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 2, requests: 5, responses: 5 });
-  }, T);
+  });
 
   test("without --keep-alive, HTTP/1.1 gets the HTTP/1.0 response and a close", async () => {
     await using s = await startServer(["--mode", mode]);
@@ -113,7 +112,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(r.text).toBe(DEFAULT_RESPONSE);
     expect(r.end).toBe("eof");
     await stopAllClosed(s);
-  }, T);
+  });
 
   test("--max-requests 3: the third response says close, then EOF", async () => {
     await using s = await start(["--max-requests", "3"]);
@@ -130,7 +129,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(await c10.waitEnd()).toBe("eof");
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 2, requests: 6, responses: 6 });
-  }, T);
+  });
 
   test("--max-requests 3 with 5 pipelined: 3 answered, the rest drained, clean EOF", async () => {
     await using s = await start(["--max-requests", "3"]);
@@ -139,7 +138,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(r.end).toBe("eof");
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ requests: 3, responses: 3, lingering_closes: 1 });
-  }, T);
+  });
 
   test("an idle keep-alive connection is closed after --idle-timeout, counted", async () => {
     await using s = await start(["--idle-timeout", "1s", "--header-timeout", "5s"]);
@@ -150,7 +149,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(conn.text).toBe(KEEP_11);
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ idle_timeouts: 1, header_timeouts: 0, requests: 1, responses: 1 });
-  }, T);
+  });
 
   test("activity resets the idle timer: requests spaced under the timeout keep the connection", async () => {
     await using s = await start(["--idle-timeout", "1s", "--stats-interval", "100ms"]);
@@ -167,7 +166,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     conn.close();
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ idle_timeouts: 0, requests: 4 });
-  }, T);
+  });
 
   test("pipelining: one write, answers in order, right variant for each", async () => {
     await using s = await start();
@@ -183,7 +182,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(r.end).toBe("eof");
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ accepted: 1, requests: 6, responses: 6 });
-  }, T);
+  });
 
   test("pipelining: 1000 requests in one write (27 KB, over the 8 KB buffer) get 1000 responses", async () => {
     await using s = await start();
@@ -192,7 +191,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(r.end).toBe("eof");
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ requests: 1000, responses: 1000 });
-  }, T);
+  });
 
   test("a 600 KB body is skipped across many reads, and the next request is answered", async () => {
     await using s = await start();
@@ -207,7 +206,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(conn.text).toBe(KEEP_11 + CLOSE_11);
     const c = await stopAllClosed(s);
     expect(c).toMatchObject({ requests: 2, responses: 2, bad_requests: 0 });
-  }, T);
+  });
 
   test("SIGTERM: idle keep-alive connections are closed at once, the server exits 0", async () => {
     await using s = await start(["--drain-timeout", "30s", "--idle-timeout", "60s"]);
@@ -220,7 +219,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     const { code, stdout, stderr } = await stopped;
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
     expect(summaryCounters(stdout)).toMatchObject({ active: 0, requests: 1, responses: 1, idle_timeouts: 0 });
-  }, T);
+  });
 
   test("pipelining: requests split across writes are answered as they complete", async () => {
     await using s = await start();
@@ -234,5 +233,5 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
     expect(await conn.readBytes(2 * KEEP_11.length)).toBe(KEEP_11 + KEEP_11);
     conn.close();
     await stopAllClosed(s);
-  }, T);
+  });
 });

@@ -38,3 +38,8 @@ test("docs/operations.md says what every counter the library has counts", async 
   const ops = await Bun.file(`${import.meta.dir}/../docs/operations.md`).text();
   for (const { name } of abiDescription().counters.fields) expect(ops).toContain(`| \`${name}\` |`);
 });
+
+test("the README stays a front door: under 150 lines, the rest in docs/", async () => {
+  const lines = (await Bun.file(README).text()).trimEnd().split("\n").length;
+  expect(lines).toBeLessThan(150);
+});

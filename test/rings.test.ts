@@ -35,7 +35,7 @@ describe("--mode auto and --rings auto, from the CPU budget", () => {
     const line = await startupOf(["taskset", "-c", "0", ...SERVE]);
     expect(layout(line)).toBe("batch/1");
     expect(line).toContain(' auto="1 CPU, quota none; spin needs 3; 1 ring" ');
-  }, 20_000);
+  });
 
   const noQuota = quotaUnavailable();
   test.skipIf(noQuota !== undefined)(`a cgroup quota of half a CPU: batch, 1 ring${noQuota ? ` (skipped: ${noQuota})` : ""}`, async () => {
@@ -47,19 +47,19 @@ describe("--mode auto and --rings auto, from the CPU budget", () => {
     } finally {
       quota.remove();
     }
-  }, 20_000);
+  });
 
   test("unrestricted: batch with one ring per CPU below 3 CPUs, spin with one ring per 2 CPUs from 3", async () => {
     const cpus = availableParallelism();
     const want = cpus < 3 ? `batch/${cpus}` : `spin/${Math.floor((cpus - 1) / 2)}`;
     expect(layout(await startupOf(SERVE))).toBe(want);
-  }, 20_000);
+  });
 
   test("a budget of 8 CPUs (RINGSIDE_TEST_CPU_BUDGET, for tests only): spin, 3 rings", async () => {
     const line = await startupOf(SERVE, { RINGSIDE_TEST_CPU_BUDGET: "8" });
     expect(layout(line)).toBe("spin/3");
     expect(line).toContain("features=sqpoll");
-  }, 20_000);
+  });
 
   test("an explicit --mode or --rings is never overridden", async () => {
     expect(layout(await startupOf([...SERVE, "--mode", "spin"], { RINGSIDE_TEST_CPU_BUDGET: "1" }))).toBe("spin/1");
@@ -69,7 +69,7 @@ describe("--mode auto and --rings auto, from the CPU budget", () => {
     const both = await startupOf([...SERVE, "--mode", "sqpoll", "--rings", "2"]);
     expect(layout(both)).toBe("sqpoll/2");
     expect(both).not.toContain(" auto=");
-  }, 30_000);
+  });
 });
 
 test("2 rings: named ringside-ring-0 and -1, both accept, SIGTERM under load drains both, exit 0", async () => {
@@ -88,4 +88,4 @@ test("2 rings: named ringside-ring-0 and -1, both accept, SIGTERM under load dra
   const c = summaryCounters(end.stdout);
   expect(c).toMatchObject({ active: 0, accept_errors: 0, recv_errors: 0, send_errors: 0 });
   expect(c.responses).toBe(c.requests!);
-}, 30_000);
+});

@@ -5,7 +5,6 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_RESPONSE, KEEP_11, rawExchange, RawConn, startServer, stopClean } from "./helpers.ts";
 
-const T = 20_000;
 
 const ROUTES = [
   "/healthz=200 body=ok",
@@ -59,7 +58,7 @@ describe("route matching (close mode)", () => {
     expect(head.text).toBe(API.slice(0, API.indexOf("\r\n\r\n") + 4));
     const c = await stopClean(s);
     expect(c).toMatchObject({ requests: cases.length + 1, responses: cases.length + 1, bad_requests: 0 });
-  }, T);
+  });
 
   test("hostile paths get the documented answer and the server keeps serving", async () => {
     await using s = await startServer([...ROUTES, "--max-header-size", "1024"]);
@@ -74,7 +73,7 @@ describe("route matching (close mode)", () => {
     expect((await rawExchange(s.port, [get10("/healthz")])).text).toBe(HEALTHZ);
     const c = await stopClean(s);
     expect(c).toMatchObject({ requests: 2, bad_requests: 2, too_large: 1 });
-  }, T);
+  });
 });
 
 describe.each(["batch", "sqpoll", "spin"])("%s mode, keep-alive", (mode) => {
@@ -94,7 +93,7 @@ describe.each(["batch", "sqpoll", "spin"])("%s mode, keep-alive", (mode) => {
     conn.close();
     const c = await stopClean(s);
     expect(c).toMatchObject({ requests: 8, responses: 8 });
-  }, T);
+  });
 });
 
 describe("--preset default-backend: the ingress default-backend contract", () => {
@@ -120,14 +119,14 @@ describe("--preset default-backend: the ingress default-backend contract", () =>
     const check = Bun.spawnSync(["bun", "src/cli.ts", "--check", `${s.url}/healthz`]);
     expect(check.exitCode).toBe(0);
     await stopClean(s);
-  }, T);
+  });
 
   test("flags given still win over the preset, and a /healthz route replaces its own", async () => {
     await using s = await startServer(["--preset", "default-backend", "--body", "nothing here", "--status", "410", "--route", "/healthz=200 body=fine"]);
     expect((await rawExchange(s.port, [get10("/x")])).text).toBe(close10("410 Gone", "text/plain", "nothing here"));
     expect((await rawExchange(s.port, [get10("/healthz")])).text).toBe(close10("200 OK", "text/plain", "fine"));
     await stopClean(s);
-  }, T);
+  });
 });
 
 describe("route sources and counters", () => {
@@ -144,5 +143,5 @@ describe("route sources and counters", () => {
     const total = Number(/^ringside_requests_total (\d+)$/m.exec(metrics)![1]);
     expect(Object.values(byRoute).reduce((a, b) => a + b, 0)).toBe(total);
     await stopClean(s);
-  }, T);
+  });
 });

@@ -3,22 +3,22 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseStrace } from "../test/strace.ts";
-import { parseProfile } from "./cost.ts";
-import { footprintTargets } from "./footprint-report.ts";
-import { parseBaseImages, parseInspect } from "./image.ts";
-import { renderMarkdown } from "./markdown.ts";
-import { parseMemory } from "./memory.ts";
-import { parseRingMetrics, ringDelta } from "./metrics.ts";
-import { budgetTargets, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "./phase-report.ts";
-import { projections } from "./projection.ts";
-import { derive } from "./report.ts";
-import { BENCH, isCanned } from "./servers.ts";
-import { ratioSpread, spread } from "./stats.ts";
-import { renderChart } from "./svg.ts";
-import type { Timing } from "./hyperfine.ts";
-import type { FootprintResult, Memory, PhaseResult, Results, RowRun } from "./types.ts";
-import { parseAb, parseWrk } from "./wrk.ts";
+import { parseStrace } from "./strace.ts";
+import { parseProfile } from "../bench/cost.ts";
+import { footprintTargets } from "../bench/footprint-report.ts";
+import { parseBaseImages, parseInspect } from "../bench/image.ts";
+import { renderMarkdown } from "../bench/markdown.ts";
+import { parseMemory } from "../bench/memory.ts";
+import { parseRingMetrics, ringDelta } from "../bench/metrics.ts";
+import { budgetTargets, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "../bench/phase-report.ts";
+import { projections } from "../bench/projection.ts";
+import { derive } from "../bench/report.ts";
+import { BENCH, isCanned } from "../bench/servers.ts";
+import { ratioSpread, spread } from "../bench/stats.ts";
+import { renderChart } from "../bench/svg.ts";
+import type { Timing } from "../bench/hyperfine.ts";
+import type { FootprintResult, Memory, PhaseResult, Results, RowRun } from "../bench/types.ts";
+import { parseAb, parseWrk } from "../bench/wrk.ts";
 
 const WRK = `Running 3s test @ http://127.0.0.1:41871/
   1 threads and 64 connections

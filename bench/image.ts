@@ -6,6 +6,7 @@
 // failed build is a note in the report.
 import { join } from "node:path";
 import { softLimit, type Finished } from "../test/proc.ts";
+import { hostNet } from "./netns.ts";
 import { run } from "./proc.ts";
 import { ROOT } from "./servers.ts";
 import type { ImageSize } from "./types.ts";
@@ -51,7 +52,7 @@ export function parseBaseImages(stdout: string): { base: string; buildBase: stri
   return base && buildBase ? { base, buildBase } : undefined;
 }
 
-const podman = (args: string[], timeoutMs = 60_000): Promise<Finished> => run([...PODMAN, ...args], timeoutMs);
+const podman = (args: string[], timeoutMs = 60_000): Promise<Finished> => run(hostNet([...PODMAN, ...args]), timeoutMs);
 
 async function inspect(tag: string): Promise<Inspected | undefined> {
   const r = await podman(["image", "inspect", tag]);
@@ -75,7 +76,7 @@ function failure(what: string, r: Finished, timeoutMs: number): string {
 async function buildImage(): Promise<ImageSize> {
   const t0 = performance.now();
   const notBuilt = (note: string): ImageSize => ({ tag: BENCH_TAG, built: false, note: `not measured: ${note}` });
-  const base = await run([join(ROOT, "deploy", "build-base-image.sh")], BASE_TIMEOUT_MS, { cwd: ROOT });
+  const base = await run(hostNet([join(ROOT, "deploy", "build-base-image.sh")]), BASE_TIMEOUT_MS, { cwd: ROOT });
   if (base.code !== 0 || base.timedOut) return notBuilt(failure("deploy/build-base-image.sh", base, BASE_TIMEOUT_MS));
   const bases = parseBaseImages(base.stdout);
   if (!bases) return notBuilt("deploy/build-base-image.sh printed no BASE= and BUILD_BASE= lines");

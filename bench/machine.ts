@@ -1,6 +1,7 @@
 // The machine a run was made on: what a reader needs to compare two reports.
 import { cpus, hostname, release, totalmem } from "node:os";
 import { readText } from "../test/proc.ts";
+import { inOwnNetns, netnsBlocker } from "./netns.ts";
 import { run } from "./proc.ts";
 import { NGINX, ROOT } from "./servers.ts";
 
@@ -16,6 +17,8 @@ export interface Machine {
   versions: Record<string, string>;
   git: string;
   sysctl: Record<string, string>;
+  /** Where the servers and clients talked (bench/netns.ts); absent in older results. */
+  network?: string;
 }
 
 async function firstLine(cmd: string[], re?: RegExp): Promise<string> {
@@ -58,6 +61,9 @@ export async function machine(): Promise<Machine> {
     loadavgAtStart: readTrim("/proc/loadavg").split(" ").slice(0, 3).join(" "),
     versions: { bun: Bun.version, nginx, wrk, hyperfine, ab, strace, perf },
     git: `${git}${dirty}`,
+    network: inOwnNetns()
+      ? "loopback in a network namespace of the run's own (no firewall rules, no connection tracking)"
+      : `loopback in the host's network namespace (${netnsBlocker() ?? "asked for"}): connection tracking may apply`,
     sysctl: {
       "net.ipv4.tcp_tw_reuse": readTrim("/proc/sys/net/ipv4/tcp_tw_reuse"),
       "net.core.somaxconn": readTrim("/proc/sys/net/core/somaxconn"),

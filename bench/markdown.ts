@@ -356,6 +356,7 @@ function noise(r: Results): string[] {
     "## Machine and noise",
     "",
     `- sysctl: ${Object.entries(m.sysctl).map(([k, v]) => `${k}=${v}`).join(", ")}; load average at start ${m.loadavgAtStart}.`,
+    ...(m.network ? [`- network: ${m.network}.`] : []),
     `- strace ${m.versions.strace}; ${m.versions.perf}.`,
     `- CPU used by processes not started by this run, by phase (% of one core; a lower bound, from 1 s samples that miss short-lived processes): ${n.phases.map((p) => `${p.phase} ${pct(p.foreignPercentOfCore)}`).join(", ") || "none"}.`,
     `- Before each server start the harness waited for other work to fall under 20% of a core: ${n.waitedS} s of waiting in all; ${n.noisyStarts} start(s) went ahead anyway when the wait budget (${r.sizes.quietBudgetS} s) ran out.`,

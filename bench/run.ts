@@ -23,6 +23,7 @@ import { imageSize } from "./image.ts";
 import { machine, type Machine } from "./machine.ts";
 import { log, type Ctx } from "./measure.ts";
 import { Monitor, conntrack } from "./monitor.ts";
+import { inOwnNetns, netnsBlocker, rerunInOwnNetns } from "./netns.ts";
 import { loadPhase, pinningPhase } from "./phases.ts";
 import { killAll, run, runOk } from "./proc.ts";
 import { quotaPhase } from "./quota-phase.ts";
@@ -283,6 +284,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.render !== undefined) return render(values.render);
+  if (!inOwnNetns() && !netnsBlocker()) return rerunInOwnNetns();
   const sizes = values.quick ? QUICK : FULL;
   const forced = values.pinning !== undefined ? pinningByName(values.pinning) : undefined;
   const only = parseOnly(values.only);

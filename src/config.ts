@@ -98,13 +98,13 @@ async function readRoutes(r: Reader, preset: Preset, response: ResponseSpec, del
     ...(r.has("routes") ? await readRoutesFile(r.str("routes")) : []),
     ...r.list("route").map((text) => ({ input: parseRouteText(text, `--route '${text}'`), what: `--route '${text}'` })),
   ];
-  const max = spec("route").max!;
-  if (given.length > max) throw usageError(`${given.length} routes given (--route and --routes): ${max} at most`);
   const shared = { headers: response.headers, delayMs, maxDelayMs: spec("delay").max! };
   const routes = await Promise.all(given.map(({ input, what }) => resolveRoute(input, what, shared)));
   const presetRoutes = await Promise.all(preset.routes.map((text) => resolveRoute(parseRouteText(text, `--preset route '${text}'`), `--preset route '${text}'`, shared)));
   const replaced = (p: Route) => routes.some((u) => u.path === p.path && u.prefix === p.prefix);
   const all = [...presetRoutes.filter((p) => !replaced(p)), ...routes];
+  const max = spec("route").max!;
+  if (all.length > max) throw usageError(`${all.length} routes (--route, --routes and the preset's): ${max} at most`);
   checkDistinctRoutes(all);
   return all;
 }

@@ -12,6 +12,7 @@ import { parseMemory } from "../bench/memory.ts";
 import { parseRingMetrics, ringDelta } from "../bench/metrics.ts";
 import { budgetTargets, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "../bench/phase-report.ts";
 import { projections } from "../bench/projection.ts";
+import { delayFigures, routesTargets } from "../bench/routes-report.ts";
 import { derive } from "../bench/report.ts";
 import { BENCH, isCanned } from "../bench/servers.ts";
 import { ratioSpread, spread } from "../bench/stats.ts";
@@ -196,6 +197,27 @@ test("rings targets: CPU per request within 10% (median 1.12x: missed), every ri
   expect(both?.met).toBe(true);
   const idle = { ...RINGS, runs: [...RINGS.runs, run("ring2", "close", 0, 1000, 0.1, shares(1000, 0))] };
   expect(ringsTargets(idle).at(-1)?.met).toBe(false);
+});
+
+test("routes targets within 3% (same-round ratios), and the delay table's added latency", () => {
+  const routes: PhaseResult = {
+    rows: [info("none"), info("route1"), info("route16")],
+    runs: [run("none", "keep-alive", 0, 100_000, 0.5), run("route1", "keep-alive", 0, 99_000, 0.5), run("route16", "keep-alive", 0, 95_000, 0.5)],
+    blocks: [],
+  };
+  const [sixteen, one] = routesTargets(routes);
+  expect(sixteen).toMatchObject({ met: false });
+  expect(sixteen?.got).toStartWith("0.96x");
+  expect(one).toMatchObject({ met: true });
+  const delay: PhaseResult = {
+    rows: [info("delay0"), info("delay10")],
+    runs: [run("delay0", "keep-alive", 0, 200_000, 0.5, { p50Ms: 0.2, p99Ms: 0.4 }), run("delay10", "keep-alive", 0, 6000, 0.1, { p50Ms: 10.3, p99Ms: 11.2 })],
+    blocks: [],
+  };
+  expect(delayFigures(delay)).toEqual([
+    { askedMs: 0, p50Ms: 0.2, p99Ms: 0.4, rps: 200_000 },
+    { askedMs: 10, p50Ms: 10.3, p99Ms: 11.2, rps: 6000 },
+  ]);
 });
 
 test("projection: 16 / CPU per request, capped by a 10 GbE NIC, with the client cores it needs", () => {

@@ -39,23 +39,10 @@ static struct conn_env env_of(struct ring *r)
 				  .get_buf = get_input, .put_buf = put_input, .ctx = r };
 }
 
-struct io_uring_sqe *get_sqe(struct ring *r)
-{
-	struct io_uring_sqe *sqe;
-
-	while (!(sqe = io_uring_get_sqe(&r->uring))) {
-		/* A full SQ is normal in a burst: hand it to the kernel (under
-		 * SQPOLL, wait for its thread to make room) and retry. */
-		CTR_ADD(r, sq_full, 1);
-		io_uring_submit(&r->uring);
-		if (r->features & RS_FEAT(SQPOLL))
-			io_uring_sqring_wait(&r->uring);
-	}
-	return sqe;
-}
-
-/* Room for n SQEs at once: a link chain must not be split by a flush in the
- * middle of it (the part submitted first would run unlinked). */
+/* Room for n SQEs at once. A full SQ is normal in a burst: hand it to the
+ * kernel (under SQPOLL, wait for its thread to make room). Reserving a whole
+ * link chain first keeps a flush from splitting it (the part submitted first
+ * would run unlinked). */
 static void reserve_sqes(struct ring *r, unsigned n)
 {
 	while (io_uring_sq_space_left(&r->uring) < n) {
@@ -64,6 +51,12 @@ static void reserve_sqes(struct ring *r, unsigned n)
 		if (r->features & RS_FEAT(SQPOLL))
 			io_uring_sqring_wait(&r->uring);
 	}
+}
+
+struct io_uring_sqe *get_sqe(struct ring *r)
+{
+	reserve_sqes(r, 1);
+	return io_uring_get_sqe(&r->uring);
 }
 
 /* An operation on the connection's socket. Counted until its last
@@ -360,7 +353,10 @@ static void add_delay(struct ring *r, struct conn *c)
  * response. One reply is a plain send; a pipelined batch one sendmsg. */
 static void add_send(struct ring *r, struct conn *c)
 {
-	struct io_uring_sqe *sqe = get_sqe(r);
+	struct io_uring_sqe *sqe;
+
+	reserve_sqes(r, 1 + c->close_linked); /* the send and its linked close: one chain */
+	sqe = get_sqe(r);
 
 	if (c->vec) {
 		io_uring_prep_sendmsg(sqe, c->fd, &c->vec->msg, MSG_NOSIGNAL | MSG_WAITALL);
@@ -392,9 +388,10 @@ static void start_send(struct ring *r, struct conn *c)
 
 	c->close_linked = conn_done_after_send(h) && can_link_close(r) && !c->recv_armed;
 	c->sent = 0;
-	reserve_sqes(r, 3); /* delay, send, close: one chain */
-	if (h->delay_ms)
+	if (h->delay_ms) {
+		reserve_sqes(r, 2 + c->close_linked); /* the delay before the send: one chain */
 		add_delay(r, c);
+	}
 	if (h->nreplies > 1) {
 		c->vec = pool_get(&r->vecs);
 		for (uint32_t i = 0; i < h->nreplies; i++) {

@@ -99,6 +99,15 @@ static void give_back_any(struct ring *r, const struct io_uring_cqe *cqe)
 		buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
 }
 
+/* The connection a completion is for, or NULL if its slot has a new tenant
+ * since (or none). */
+static struct conn *conn_of(struct ring *r, uint64_t ud)
+{
+	struct conn *c = &r->conns[ud_idx(ud)];
+
+	return c->http.state != CONN_FREE && (c->gen & 0xffffff) == ud_gen(ud) ? c : NULL;
+}
+
 static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
@@ -113,15 +122,13 @@ static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 		return;
 	}
 	if (t == OP_DELAY) {
-		c = &r->conns[ud_idx(ud)];
-		if ((c->gen & 0xffffff) == ud_gen(ud))
+		if ((c = conn_of(r, ud)))
 			c->delay_pending = false; /* expired (the send goes on) or cancelled */
 		return;
 	}
 	if (t != OP_RECV && t != OP_SEND && t != OP_SHUTDOWN)
 		return; /* close, cancel, wake: nothing owed */
-	c = &r->conns[ud_idx(ud)];
-	if (c->http.state == CONN_FREE || (c->gen & 0xffffff) != ud_gen(ud)) {
+	if (!(c = conn_of(r, ud))) {
 		give_back_any(r, cqe);
 		return;
 	}

@@ -5,7 +5,7 @@
 // checks the counters in its summary line.
 //
 // The table runs in spin mode in close mode and in --keep-alive mode, and a
-// subset (batch: true) again in batch mode.
+// subset (batch: true) again in sqpoll mode with 2 rings and in batch mode.
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,7 +44,7 @@ interface Case {
   counters?: Counters | ((ctx: Ctx) => Counters);
   /** A request was read but legitimately not answered (the client left or stalled). */
   unanswered?: boolean;
-  /** Also run in batch mode. */
+  /** Also run in sqpoll and batch mode. */
   batch?: boolean;
   /** Only meaningful in one of the two connection modes. */
   only?: "ka" | "close";
@@ -373,8 +373,8 @@ const CASES: Case[] = [
 ];
 
 /** Runs one case against a fresh server; returns after checking everything. */
-async function runCase(mode: string, ctx: Ctx, c: Case): Promise<void> {
-  await using s = await startServer(["--mode", mode, ...(ctx.ka ? ["--keep-alive"] : []), ...BASE_ARGS, ...(c.extraArgs ?? [])]);
+async function runCase(layout: string[], ctx: Ctx, c: Case): Promise<void> {
+  await using s = await startServer([...layout, ...(ctx.ka ? ["--keep-alive"] : []), ...BASE_ARGS, ...(c.extraArgs ?? [])]);
   if (c.run) {
     await c.run(s, ctx);
   } else {
@@ -401,17 +401,18 @@ async function runCase(mode: string, ctx: Ctx, c: Case): Promise<void> {
   expect(got).toMatchObject(typeof c.counters === "function" ? c.counters(ctx) : (c.counters ?? {}));
 }
 
-const CONFIGS: Array<{ mode: string; ka: boolean }> = [
-  { mode: "spin", ka: false },
-  { mode: "spin", ka: true },
-  { mode: "batch", ka: false },
-  { mode: "batch", ka: true },
-];
+// Every mode; sqpoll with 2 rings, so that several rings meet hostile
+// clients in an SQPOLL mode too (batch takes auto's rings: 2 on 2 CPUs).
+const LAYOUTS = { spin: ["--mode", "spin"], sqpoll: ["--mode", "sqpoll", "--rings", "2"], batch: ["--mode", "batch"] } as const;
+const CONFIGS: Array<{ mode: keyof typeof LAYOUTS; ka: boolean }> = (["spin", "sqpoll", "batch"] as const).flatMap((mode) => [
+  { mode, ka: false },
+  { mode, ka: true },
+]);
 
 describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
   const cases = CASES.filter((c) => (mode === "spin" || c.batch) && (!c.only || c.only === (ka ? "ka" : "close")));
   test.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    await runCase(mode, { ka }, c);
+    await runCase([...LAYOUTS[mode]], { ka }, c);
   });
 });
 
@@ -423,7 +424,7 @@ describe.each(CONFIGS)("$mode mode, keep-alive $ka", ({ mode, ka }) => {
     try {
       const size = 16 << 20;
       writeFileSync(join(dir, "big.bin"), noise(size, 7));
-      await using s = await startServer(["--mode", mode, ...(ka ? ["--keep-alive"] : []), "--body-file", join(dir, "big.bin"), "--content-type", "application/octet-stream", "--stats-interval", "50ms"]);
+      await using s = await startServer([...LAYOUTS[mode], ...(ka ? ["--keep-alive"] : []), "--body-file", join(dir, "big.bin"), "--content-type", "application/octet-stream", "--stats-interval", "50ms"]);
       const conn = await RawConn.open(s.port);
       // Not reading: the receive window stays small, so 16 MiB cannot all be
       // in flight, and the server is still sending when the reset comes.

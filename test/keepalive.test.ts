@@ -1,5 +1,5 @@
 // Keep-alive (--keep-alive) and pipelining, byte for byte over raw TCP, in
-// spin and batch mode. Every server is started and stopped by its own test;
+// spin, sqpoll (2 rings) and batch mode. Every server is started and stopped by its own test;
 // the summary line's counters are checked after a clean SIGTERM.
 import { describe, expect, test } from "bun:test";
 import {
@@ -36,8 +36,10 @@ async function exchange(conn: RawConn, request: string, expected: string): Promi
   expect(text.slice(before)).toBe(expected);
 }
 
-describe.each(["spin", "batch"])("%s mode", (mode) => {
-  const start = (args: string[] = []) => startServer(["--mode", mode, "--keep-alive", ...args]);
+// sqpoll with 2 rings: several rings in an SQPOLL mode (batch takes auto's, 2 on 2 CPUs).
+describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
+  const layout = mode === "sqpoll" ? ["--mode", mode, "--rings", "2"] : ["--mode", mode];
+  const start = (args: string[] = []) => startServer([...layout, "--keep-alive", ...args]);
 
   test("HTTP/1.1 stays open: three requests, one connection", async () => {
     await using s = await start();
@@ -107,7 +109,7 @@ describe.each(["spin", "batch"])("%s mode", (mode) => {
   });
 
   test("without --keep-alive, HTTP/1.1 gets the HTTP/1.0 response and a close", async () => {
-    await using s = await startServer(["--mode", mode]);
+    await using s = await startServer(layout);
     const r = await rawExchange(s.port, [GET11]);
     expect(r.text).toBe(DEFAULT_RESPONSE);
     expect(r.end).toBe("eof");

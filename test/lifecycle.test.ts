@@ -38,9 +38,12 @@ function clientLoops(port: number, workers: number): { counts: Record<Outcome, n
   };
 }
 
-describe.each(["SIGTERM", "SIGINT"] as const)("%s during load", (signal) => {
+// The default (auto: batch, 2 rings here), and each mode with 2 rings.
+const LAYOUTS = [[], ["--mode", "spin", "--rings", "2"], ["--mode", "sqpoll", "--rings", "2"], ["--mode", "batch", "--rings", "2"]];
+
+describe.each(LAYOUTS.flatMap((layout) => (["SIGTERM", "SIGINT"] as const).map((signal) => [signal, layout.join(" ") || "default", layout] as const)))("%s during load (%s)", (signal, _name, layout) => {
   test("exit 0 long before the drain timeout, summary printed, no truncated response", async () => {
-    await using s = await startServer(["--drain-timeout", "60s"]);
+    await using s = await startServer([...layout, "--drain-timeout", "60s"]);
     const load = clientLoops(s.port, 16);
     await waitFor("200 responses under load", () => load.counts.full >= 200);
     // The drain ends when the last connection does, not at the timeout.

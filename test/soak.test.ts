@@ -85,7 +85,7 @@ async function ringCounters(s: Running, rings: number): Promise<Array<Record<str
   );
 }
 
-describe.each([["spin", 1], ["batch", 2]] as const)("%s mode, %d ring(s)", (mode, rings) => {
+describe.each([["spin", 1], ["sqpoll", 2], ["batch", 2]] as const)("%s mode, %d ring(s)", (mode, rings) => {
   test(`keep-alive: wrk, ${TOTAL} requests on ${CONNECTIONS} connections, no error, counts equal`, async () => {
     // The idle timeout only has to outlast the run: a thread done early
     // keeps its connections open until the last thread is done.

@@ -12,7 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "server.h"
+
+#include "listen.h"
+#include "replies.h"
 #include "ring.h"
+#include "setup.h"
 
 static char last_error[200]; /* a ring error (160) with "ring K: " before it */
 static enum rs_step last_step;
@@ -43,6 +48,7 @@ static int validate(const struct rs_config *c)
 	    c->max_connections < c->rings || c->max_header_bytes < 64 || c->port > 65535 ||
 	    (c->recv_buffers & (c->recv_buffers - 1)) || c->recv_buffers > 32768 ||
 	    c->routes > RS_MAX_ROUTES || (c->routes && !c->routes_ptr) || c->delay_ms > RS_MAX_DELAY_MS ||
+	    !c->header_timeout_ms || !c->send_timeout_ms || !c->idle_timeout_ms || !c->linger_timeout_ms ||
 	    !memchr(c->host, 0, sizeof(c->host)))
 		return -EINVAL;
 	for (int k = 0; k < RS_RESP_KINDS; k++)
@@ -58,6 +64,12 @@ static void init_policy(struct rs_server *s)
 		.max_requests = s->cfg.max_requests,
 		.max_header = s->cfg.max_header_bytes,
 		.max_body = s->cfg.max_body_bytes,
+	};
+	s->bounds = (struct conn_bounds){
+		.header_ms = s->cfg.header_timeout_ms,
+		.send_ms = s->cfg.send_timeout_ms,
+		.idle_ms = s->cfg.idle_timeout_ms,
+		.linger_ms = s->cfg.linger_timeout_ms,
 	};
 }
 

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ring.h"
+#include "bufs.h"
 
 /* Provided buffers: enough for a burst of input over many connections. A
  * request that fits one is framed in place; a bigger one is copied into an

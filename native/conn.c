@@ -13,15 +13,16 @@
 #endif
 
 #define BIT(s) (1u << CONN_##s)
-#define OPEN_READING (BIT(READING) | BIT(READING_BODY) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING))
+#define AFTER_FRAMING (BIT(READING) | BIT(READING_BODY) | BIT(DELAYING) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING))
 
 /* allowed[from] has bit `to` set when from -> to may happen. */
 static const uint16_t allowed[CONN_STATES] = {
 	[CONN_FREE] = BIT(READING),
-	[CONN_READING] = OPEN_READING,
-	[CONN_IDLE] = OPEN_READING,
-	[CONN_READING_BODY] = BIT(READING_BODY) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING),
-	[CONN_SENDING] = OPEN_READING | BIT(IDLE),
+	[CONN_READING] = AFTER_FRAMING,
+	[CONN_IDLE] = AFTER_FRAMING,
+	[CONN_READING_BODY] = BIT(READING_BODY) | BIT(DELAYING) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING),
+	[CONN_DELAYING] = BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING),
+	[CONN_SENDING] = AFTER_FRAMING | BIT(IDLE),
 	[CONN_SENDING_LAST] = BIT(LINGERING) | BIT(CLOSING) | BIT(FREE),
 	[CONN_LINGERING] = BIT(LINGERING) | BIT(CLOSING),
 	[CONN_CLOSING] = BIT(FREE),
@@ -32,16 +33,6 @@ bool conn_transition_allowed(enum conn_state from, enum conn_state to)
 	return from < CONN_STATES && to < CONN_STATES && (allowed[from] & (1u << to));
 }
 
-bool conn_set_state(struct conn_http *h, enum conn_state to)
-{
-	if (!conn_transition_allowed(h->state, to)) {
-		ILLEGAL_TRANSITION();
-		return false;
-	}
-	h->state = to;
-	return true;
-}
-
 #define CONN_X_NAME(name) #name,
 static const char *const state_names[CONN_STATES] = { CONN_STATE_LIST(CONN_X_NAME) };
 
@@ -50,12 +41,63 @@ const char *conn_state_name(enum conn_state s)
 	return s < CONN_STATES ? state_names[s] : "?";
 }
 
-void conn_open(struct conn_http *h)
+uint64_t conn_bound_ms(const struct conn_http *h, enum conn_state s, const struct conn_bounds *b)
+{
+	switch (s) {
+	case CONN_READING:
+	case CONN_READING_BODY: return b->header_ms;
+	case CONN_DELAYING: return h->delay_ms;
+	case CONN_SENDING:
+	case CONN_SENDING_LAST: return b->send_ms;
+	case CONN_IDLE: return b->idle_ms;
+	case CONN_LINGERING: return b->linger_ms;
+	default: return UINT64_MAX;
+	}
+}
+
+/* The one place a state changes, and so the one place a clock starts. A
+ * state passing to itself keeps its deadline; a request's body keeps the
+ * clock its header started. */
+static void enter(struct conn_http *h, const struct conn_env *env, enum conn_state to)
+{
+	uint64_t bound;
+
+	if (to == h->state)
+		return;
+	if (!conn_transition_allowed(h->state, to)) {
+		ILLEGAL_TRANSITION();
+		return;
+	}
+	bound = conn_bound_ms(h, to, env->bounds);
+	if (!(h->state == CONN_READING && to == CONN_READING_BODY))
+		h->deadline_ms = bound == UINT64_MAX ? UINT64_MAX : env->now_ms + bound;
+	h->state = to;
+}
+
+void conn_open(struct conn_http *h, const struct conn_env *env)
 {
 	memset(h, 0, sizeof(*h));
 	h->pending = -1;
 	h->state = CONN_FREE;
-	conn_set_state(h, CONN_READING);
+	enter(h, env, CONN_READING);
+}
+
+static void release(struct conn_http *h, const struct conn_env *env)
+{
+	if (h->buf)
+		env->put_buf(env->ctx, h->buf);
+	h->buf = NULL;
+	h->len = 0;
+}
+
+/* Every way out but the send: replies still held back are never sent. */
+static enum conn_io close_now(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	if (h->state == CONN_DELAYING)
+		t->delayed_cut += h->nreplies;
+	release(h, env);
+	enter(h, env, CONN_CLOSING);
+	return CONN_IO_CLOSE;
 }
 
 static void tally(struct conn_tally *t, enum rs_tally what)
@@ -68,17 +110,20 @@ static void tally(struct conn_tally *t, enum rs_tally what)
 		t->requests++;
 }
 
-/* Queues the reply owed for the last request; a drain that began since it
- * was chosen (while its body came in) makes it the last. */
+/* The drain's one rule: the next response to start is the connection's
+ * last, and says so (Connection: close). */
+static uint16_t drain_last(struct conn_http *h, const struct conn_env *env, uint16_t reply)
+{
+	if (!env->draining)
+		return reply;
+	h->close_after = true;
+	return rs_reply_closing(reply);
+}
+
+/* Queues the reply owed for the last request, once its body is read. */
 static void queue_pending(struct conn_http *h, const struct conn_env *env)
 {
-	uint16_t reply = (uint16_t)h->pending;
-
-	if (env->draining) {
-		reply = rs_reply_closing(reply);
-		h->close_after = true;
-	}
-	h->replies[h->nreplies++] = reply;
+	h->replies[h->nreplies++] = drain_last(h, env, (uint16_t)h->pending);
 	if (h->pending_delay > h->delay_ms)
 		h->delay_ms = h->pending_delay;
 	h->pending = -1;
@@ -96,7 +141,7 @@ static bool frame_one(struct conn_http *h, const uint8_t *win, uint32_t n, uint3
 
 	if (r == RS_FRAME_MORE)
 		return false;
-	d = rs_decide(pol, r, r > 0 ? &req : NULL, win + *off, h->served, env->draining);
+	d = rs_decide(pol, r, r > 0 ? &req : NULL, win + *off, h->served);
 	tally(t, d.tally);
 	if (d.route != RS_NO_ROUTE && t->nroutes < CONN_STEP_REQUESTS)
 		t->routes[t->nroutes++] = (uint16_t)d.route;
@@ -142,16 +187,26 @@ static uint32_t frame_window(struct conn_http *h, const uint8_t *win, uint32_t n
 	return off;
 }
 
-/* The state after framing: sending what was queued, or reading on. */
-static enum conn_io after_framing(struct conn_http *h)
+/* Sending what is queued now: the last replies when nothing more is owed
+ * (a reply still waiting for its body keeps the connection going). */
+static enum conn_io start_sending(struct conn_http *h, const struct conn_env *env)
 {
-	if (h->nreplies) {
-		/* Last only when nothing more is owed: a reply still waiting for
-		 * its body keeps the connection going after this send. */
-		conn_set_state(h, h->close_after && h->pending < 0 ? CONN_SENDING_LAST : CONN_SENDING);
-		return CONN_IO_SEND;
+	enter(h, env, h->close_after && h->pending < 0 ? CONN_SENDING_LAST : CONN_SENDING);
+	return CONN_IO_SEND;
+}
+
+/* The state after framing: holding back or sending what was queued, or
+ * reading on. An error reply goes at once, whatever the delay. */
+static enum conn_io after_framing(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	if (h->nreplies && h->delay_ms && !rs_reply_is_error(h->replies[h->nreplies - 1])) {
+		t->delayed += h->nreplies;
+		enter(h, env, CONN_DELAYING);
+		return CONN_IO_DELAY;
 	}
-	conn_set_state(h, h->skip || h->pending >= 0 ? CONN_READING_BODY : CONN_READING);
+	if (h->nreplies)
+		return start_sending(h, env);
+	enter(h, env, h->skip || h->pending >= 0 ? CONN_READING_BODY : CONN_READING);
 	return CONN_IO_RECV;
 }
 
@@ -169,13 +224,13 @@ static enum conn_io frame_own(struct conn_http *h, const struct conn_env *env, s
 		env->put_buf(env->ctx, h->buf);
 		h->buf = NULL;
 	}
-	return after_framing(h);
+	return after_framing(h, env, t);
 }
 
 bool conn_takes_input(const struct conn_http *h)
 {
-	return h->state == CONN_READING || h->state == CONN_IDLE ||
-	       h->state == CONN_READING_BODY || h->state == CONN_LINGERING;
+	return h->state == CONN_READING || h->state == CONN_IDLE || h->state == CONN_READING_BODY ||
+	       h->state == CONN_LINGERING || (h->state == CONN_DELAYING && h->close_after);
 }
 
 /* Framed in place: an incomplete rest is kept in an own buffer, unless the
@@ -190,14 +245,12 @@ static enum conn_io feed_in_place(struct conn_http *h, const uint8_t *data, uint
 		h->linger = true;
 	} else if (rest) {
 		h->buf = env->get_buf(env->ctx);
-		if (!h->buf) {
-			conn_set_state(h, CONN_CLOSING);
-			return CONN_IO_CLOSE;
-		}
+		if (!h->buf)
+			return close_now(h, env, t);
 		memcpy(h->buf, data + used, rest);
 		h->len = rest;
 	}
-	return after_framing(h);
+	return after_framing(h, env, t);
 }
 
 enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
@@ -211,6 +264,10 @@ enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
 	*taken = n;
 	if (h->state == CONN_LINGERING)
 		return CONN_IO_RECV; /* read only to reach the EOF */
+	if (h->state == CONN_DELAYING) {
+		h->linger = true; /* never answered: read on, to see the peer leave */
+		return CONN_IO_RECV;
+	}
 	if (!h->len)
 		return feed_in_place(h, data, n, env, t);
 	room = env->buf_cap - h->len;
@@ -231,50 +288,58 @@ enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_en
 			   struct conn_tally *t)
 {
 	h->len += n;
-	if (h->state == CONN_LINGERING) {
-		h->len = 0; /* read only to reach the EOF */
+	if (h->state == CONN_LINGERING || h->state == CONN_DELAYING) {
+		h->len = 0; /* read only to reach the EOF, or to see the peer leave */
+		h->linger = true;
 		return CONN_IO_RECV;
 	}
 	return frame_own(h, env, t);
 }
 
-enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+enum conn_io conn_on_delay_over(struct conn_http *h, const struct conn_env *env)
+{
+	/* Queued before the drain began, they start now: the last closes. */
+	h->replies[h->nreplies - 1] = drain_last(h, env, h->replies[h->nreplies - 1]);
+	if (env->draining && h->pending >= 0) {
+		/* A request behind them is not answered: its body is read away. */
+		h->pending = -1;
+		h->skip = 0;
+		h->linger = true;
+	}
+	return start_sending(h, env);
+}
+
+enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t,
+			  bool input_held)
 {
 	h->nreplies = 0;
 	h->delay_ms = 0;
 	if (h->state == CONN_SENDING_LAST) {
-		if (h->linger || h->len || h->skip) {
-			conn_set_state(h, CONN_LINGERING);
-			conn_release(h, env); /* what is left is never answered */
+		if (input_held || h->linger || h->len || h->skip) {
+			release(h, env); /* what is left is never answered */
+			enter(h, env, CONN_LINGERING);
 			return CONN_IO_LINGER;
 		}
-		conn_set_state(h, CONN_CLOSING);
+		enter(h, env, CONN_CLOSING);
 		return CONN_IO_CLOSE;
 	}
-	if (h->len)
-		return frame_own(h, env, t);
 	if (h->skip || h->pending >= 0) {
-		conn_set_state(h, CONN_READING_BODY);
+		enter(h, env, CONN_READING_BODY);
 		return CONN_IO_RECV;
 	}
-	/* Idle now, and the drain wants nothing more from it: close at once. */
-	if (env->draining) {
-		conn_set_state(h, CONN_CLOSING);
-		return CONN_IO_CLOSE;
+	if (h->len || input_held) {
+		/* Requests already here: read from READING (io.c offers held input
+		 * next), so that a next batch of replies is a new visit of SENDING
+		 * with a send clock of its own. */
+		enter(h, env, CONN_READING);
+		return h->len ? frame_own(h, env, t) : CONN_IO_RECV;
 	}
-	conn_set_state(h, CONN_IDLE);
-	return CONN_IO_RECV;
+	/* Owed nothing: idle, or in the drain closed at once. */
+	enter(h, env, env->draining ? CONN_CLOSING : CONN_IDLE);
+	return env->draining ? CONN_IO_CLOSE : CONN_IO_RECV;
 }
 
-void conn_release(struct conn_http *h, const struct conn_env *env)
-{
-	if (h->buf)
-		env->put_buf(env->ctx, h->buf);
-	h->buf = NULL;
-	h->len = 0;
-}
-
-enum conn_io conn_on_eof(struct conn_http *h, struct conn_tally *t)
+enum conn_io conn_on_eof(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
 {
 	/* Mid-request, or before any request: the client left early. An idle
 	 * keep-alive client or a lingering one leaving is the normal end. */
@@ -283,8 +348,51 @@ enum conn_io conn_on_eof(struct conn_http *h, struct conn_tally *t)
 
 	if (early)
 		t->eof_early++;
-	conn_set_state(h, CONN_CLOSING);
+	return close_now(h, env, t);
+}
+
+enum conn_io conn_on_error(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	return close_now(h, env, t);
+}
+
+enum conn_io conn_on_drain(struct conn_http *h, const struct conn_env *env)
+{
+	if (h->state != CONN_IDLE)
+		return CONN_IO_NONE;
+	enter(h, env, CONN_CLOSING);
 	return CONN_IO_CLOSE;
+}
+
+bool conn_deadline_passed(const struct conn_http *h, uint64_t now_ms)
+{
+	return h->state != CONN_DELAYING && now_ms >= h->deadline_ms;
+}
+
+enum conn_io conn_on_deadline(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	switch (h->state) {
+	case CONN_READING:
+	case CONN_READING_BODY: t->header_timeouts++; break;
+	case CONN_IDLE: t->idle_timeouts++; break;
+	case CONN_SENDING:
+	case CONN_SENDING_LAST: t->send_timeouts++; break;
+	case CONN_LINGERING: t->linger_timeouts++; break;
+	default: break;
+	}
+	return close_now(h, env, t);
+}
+
+enum conn_io conn_on_drain_over(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
+{
+	t->drain_timeouts++;
+	return close_now(h, env, t);
+}
+
+void conn_on_closed(struct conn_http *h, const struct conn_env *env)
+{
+	release(h, env);
+	enter(h, env, CONN_FREE);
 }
 
 bool conn_is_idle(const struct conn_http *h)

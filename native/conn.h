@@ -1,13 +1,27 @@
 /* A connection's HTTP life as an explicit state machine: pure, no I/O.
  *
- * ring.c owns the socket and the timers; it tells this unit what happened
- * (bytes arrived, the replies went out, the peer closed, the drain began) and
- * does the one I/O step the answer names. Every state change goes through
- * conn_set_state(), checked against the table of allowed transitions.
+ * io.c owns the socket and the kernel timers; it tells this unit what
+ * happened (bytes arrived, the replies went out, a delay ended, the peer left,
+ * a deadline passed, the drain began) and does the one I/O step the answer
+ * names. Every state change goes through one function here, checked against
+ * the table of allowed transitions.
  *
- *   FREE -> READING -> (READING_BODY) -> SENDING -> IDLE -> READING ...
- *                                     -> SENDING_LAST -> LINGERING -> CLOSING -> FREE
- *   any open state -> CLOSING (peer left, error, timeout) -> FREE
+ *   FREE -> READING -> (READING_BODY) -> (DELAYING) -> SENDING -> IDLE -> READING ...
+ *                                                   -> SENDING_LAST -> LINGERING -> CLOSING -> FREE
+ *   any open state -> CLOSING (peer left, error, deadline) -> FREE
+ *
+ * Every state has one clock, decided here: entering the state starts it,
+ * and nothing but leaving the state stops it; a state that passes to itself
+ * (more bytes while READING or LINGERING) keeps its deadline. The bounds:
+ *
+ *   READING, READING_BODY  header_ms from the request's first byte (one clock
+ *                          for header and body: READING -> READING_BODY keeps it)
+ *   DELAYING               the delay itself (io.c arms a kernel timeout for it)
+ *   SENDING, SENDING_LAST  send_ms for the whole of the queued replies
+ *   IDLE                   idle_ms
+ *   LINGERING              linger_ms
+ *   CLOSING                none: io.c has cancelled what is in flight
+ * The drain adds one bound over all of them (conn_on_drain_over).
  */
 #ifndef RINGSIDE_CONN_H
 #define RINGSIDE_CONN_H
@@ -25,6 +39,7 @@
 	X(READING)      /* waiting for (the rest of) a request header block */ \
 	X(IDLE)         /* keep-alive, between requests, nothing buffered */ \
 	X(READING_BODY) /* discarding a request body; its reply waits */     \
+	X(DELAYING)     /* replies queued, held back by their delay */       \
 	X(SENDING)      /* replies in flight; the connection stays open */   \
 	X(SENDING_LAST) /* the last replies in flight; then close or linger */ \
 	X(LINGERING)    /* write side shut, reading to EOF before the close */ \
@@ -33,20 +48,31 @@
 #define CONN_X_ENUM(name) CONN_##name,
 enum conn_state { CONN_STATE_LIST(CONN_X_ENUM) CONN_STATES };
 
-/* The I/O step ring.c takes next. */
+/* The I/O step io.c takes next. */
 enum conn_io {
 	CONN_IO_RECV,   /* read more */
+	CONN_IO_DELAY,  /* arm a timeout of delay_ms; keep reading (to see the peer leave) */
 	CONN_IO_SEND,   /* send replies[0 .. nreplies) */
 	CONN_IO_LINGER, /* shut the write side, then read and discard to EOF */
 	CONN_IO_CLOSE,  /* close the connection */
 	CONN_IO_NONE,   /* nothing taken: input waits until the replies are sent */
 };
 
-/* What a step needs from the server: the policy, whether it drains, and the
- * connections' own buffers (buf_cap bytes each, lent while a request is
- * incomplete). */
+/* How long each state may last, in ms (see the table above). */
+struct conn_bounds {
+	uint32_t header_ms;
+	uint32_t send_ms;
+	uint32_t idle_ms;
+	uint32_t linger_ms;
+};
+
+/* What a step needs from the server: the policy and bounds, the time, whether
+ * it drains, and the connections' own buffers (buf_cap bytes each, lent while
+ * a request is incomplete). */
 struct conn_env {
 	const struct rs_policy *policy;
+	const struct conn_bounds *bounds;
+	uint64_t now_ms;
 	bool draining;
 	uint32_t buf_cap;
 	uint8_t *(*get_buf)(void *ctx);
@@ -64,7 +90,14 @@ struct conn_tally {
 	uint32_t bad_requests;
 	uint32_t too_large;
 	uint32_t eof_early;
-	uint16_t nroutes;      /* the route of each request framed, in order */
+	uint32_t header_timeouts; /* READING or READING_BODY ran out */
+	uint32_t idle_timeouts;
+	uint32_t send_timeouts;
+	uint32_t linger_timeouts;
+	uint32_t drain_timeouts;  /* open when the drain ran out */
+	uint32_t delayed;         /* replies held back */
+	uint32_t delayed_cut;     /* ... and never sent: the peer left, or a deadline */
+	uint16_t nroutes;         /* the route of each request framed, in order */
 	uint16_t routes[CONN_STEP_REQUESTS];
 };
 
@@ -79,19 +112,20 @@ struct conn_http {
 	bool close_after;    /* close once the queued replies are sent */
 	bool linger;         /* input may be unread: shut down and drain first */
 	enum conn_state state;
+	uint64_t deadline_ms; /* when the current state's clock runs out */
 	uint8_t nreplies;
 	uint16_t replies[RS_MAX_IOV];
 };
 
 /* A new connection, reading its first request. */
-void conn_open(struct conn_http *h);
+void conn_open(struct conn_http *h, const struct conn_env *env);
 /* n bytes arrived at data (a buffer the caller gets back). With nothing
  * buffered they are framed where they are and only an incomplete rest is
  * copied into an own buffer; otherwise they are appended to it first.
  * Frames every complete request and queues up to RS_MAX_IOV replies. *taken
  * is how many of the n bytes were taken: all of them, or fewer (none while
- * replies are being sent, CONN_IO_NONE) when the rest must be offered again
- * once conn_on_sent has run. */
+ * replies wait or are being sent, CONN_IO_NONE) when the rest must be offered
+ * again once conn_on_sent has run. */
 enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
 		       const struct conn_env *env, struct conn_tally *t, uint32_t *taken);
 /* The read-into-own-buffer path (no provided buffers): conn_own_buffer gives
@@ -99,22 +133,38 @@ enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
 uint8_t *conn_own_buffer(struct conn_http *h, const struct conn_env *env);
 enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_env *env,
 			   struct conn_tally *t);
-/* True in the states that take input (READING, IDLE, READING_BODY, LINGERING). */
+/* True in the states that take input (READING, IDLE, READING_BODY, LINGERING,
+ * and DELAYING once nothing more will be answered). */
 bool conn_takes_input(const struct conn_http *h);
-/* Gives the own buffer back (the connection is closing). */
-void conn_release(struct conn_http *h, const struct conn_env *env);
-/* Every queued reply was sent. */
-enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t);
+/* The delay ran out: send. In the drain the last reply becomes a closing one. */
+enum conn_io conn_on_delay_over(struct conn_http *h, const struct conn_env *env);
+/* Every queued reply was sent; input_held: io.c holds input the connection
+ * has not taken yet. */
+enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struct conn_tally *t,
+			  bool input_held);
 /* The peer closed its side (recv returned 0). */
-enum conn_io conn_on_eof(struct conn_http *h, struct conn_tally *t);
+enum conn_io conn_on_eof(struct conn_http *h, const struct conn_env *env, struct conn_tally *t);
+/* The peer reset, or an operation failed: the connection is over. */
+enum conn_io conn_on_error(struct conn_http *h, const struct conn_env *env, struct conn_tally *t);
+/* The drain began: an idle connection closes at once. */
+enum conn_io conn_on_drain(struct conn_http *h, const struct conn_env *env);
+/* True once the state's clock has run out and io.c should report it with
+ * conn_on_deadline. Not for DELAYING: its kernel timeout is its clock. */
+bool conn_deadline_passed(const struct conn_http *h, uint64_t now_ms);
+enum conn_io conn_on_deadline(struct conn_http *h, const struct conn_env *env, struct conn_tally *t);
+/* The drain's own bound ran out: whatever is still open closes. */
+enum conn_io conn_on_drain_over(struct conn_http *h, const struct conn_env *env, struct conn_tally *t);
+/* Its close is queued (or was linked behind the send) and nothing of it is
+ * in flight: the slot is free. */
+void conn_on_closed(struct conn_http *h, const struct conn_env *env);
 /* Keep-alive and between requests: the connection owes and is owed nothing. */
 bool conn_is_idle(const struct conn_http *h);
 /* After the replies now queued nothing remains to read or send, so a close
  * may be linked right behind the send. */
 bool conn_done_after_send(const struct conn_http *h);
-/* The one place a state changes; false (and no change) for a transition the
- * table does not allow. */
-bool conn_set_state(struct conn_http *h, enum conn_state to);
+/* How long a state lasts at most once entered now (the DELAYING bound is
+ * the queued replies' delay); UINT64_MAX for a state without a clock. */
+uint64_t conn_bound_ms(const struct conn_http *h, enum conn_state s, const struct conn_bounds *b);
 bool conn_transition_allowed(enum conn_state from, enum conn_state to);
 const char *conn_state_name(enum conn_state s);
 

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "ring.h"
+#include "server.h"
+
+#include "probe.h"
 
 struct out {
 	char buf[8192];

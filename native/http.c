@@ -72,6 +72,16 @@ static int is_ows(uint8_t c)
 	return c == ' ' || c == '\t';
 }
 
+static int is_alpha(uint8_t c)
+{
+	return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+}
+
+static int is_digit(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static uint8_t to_lower(uint8_t c)
 {
 	return c >= 'A' && c <= 'Z' ? c | 0x20 : c;
@@ -211,23 +221,35 @@ static int take_version(struct parser *ps, uint8_t *major, uint8_t *minor)
 	return 0;
 }
 
+/* The length of the scheme of an absolute-form target ("http" of
+ * "http://h/a"), or 0 when t does not start with scheme "://": ALPHA
+ * *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1), so that a "://" in a
+ * query or a path is never taken for one. */
+static size_t scheme_len(struct span t)
+{
+	size_t i = 0;
+
+	while (i < t.n && (is_alpha(t.p[i]) || (i && (is_digit(t.p[i]) || t.p[i] == '+' || t.p[i] == '-' || t.p[i] == '.'))))
+		i++;
+	return i && i + 3 <= t.n && t.p[i] == ':' && t.p[i + 1] == '/' && t.p[i + 2] == '/' ? i : 0;
+}
+
 /* The part of a request target that routes match: origin-form "/a/b?q" is
  * "/a/b"; absolute-form "http://host/a?q" is "/a" (or "/" with no path);
- * asterisk-form and anything else is the target itself. No decoding and no
- * normalisation: percent-escapes and dot segments are matched as sent. */
+ * asterisk-form and anything else is the target itself, up to its "?". No
+ * decoding and no normalisation: percent-escapes and dot segments are
+ * matched as sent. */
 static struct span target_path(struct span t)
 {
 	const uint8_t *p = t.p, *end = t.p + t.n, *q;
+	size_t scheme = scheme_len(t);
 
-	if (t.n && p[0] != '/') {
-		const uint8_t *scheme = memchr(p, ':', t.n);
-		if (scheme && end - scheme > 2 && scheme[1] == '/' && scheme[2] == '/') {
-			p = scheme + 3;
-			while (p < end && *p != '/' && *p != '?')
-				p++;
-			if (p == end || *p == '?') /* no path at all: empty, which stands for "/" */
-				return (struct span){ p, 0 };
-		}
+	if (scheme) {
+		p += scheme + 3;
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		if (p == end || *p == '?') /* no path at all: empty, which stands for "/" */
+			return (struct span){ p, 0 };
 	}
 	q = memchr(p, '?', (size_t)(end - p));
 	return (struct span){ p, (size_t)((q ? q : end) - p) };

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ring.h"
+#include "listen.h"
+
+#include "setup.h"
 
 static int parse_addr(const char *host, uint32_t port, struct sockaddr_storage *ss,
 		      socklen_t *len)

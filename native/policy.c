@@ -55,7 +55,7 @@ uint32_t rs_match_route(const struct rs_policy *pol, const uint8_t *path, uint32
 }
 
 struct rs_decision rs_decide(const struct rs_policy *pol, int verdict, const struct rs_request *req,
-			     const uint8_t *head, uint32_t served, bool draining)
+			     const uint8_t *head, uint32_t served)
 {
 	struct rs_decision d = { .tally = RS_TALLY_REQUEST };
 	bool v11 = req && req->minor_version > 0;
@@ -69,7 +69,7 @@ struct rs_decision rs_decide(const struct rs_policy *pol, int verdict, const str
 	d.delay_ms = d.route ? pol->routes[d.route - 1].delay_ms : pol->delay_ms;
 	d.keep = wants_keep(pol, req);
 	/* A chunked body is not decoded: answer, then read it away and close. */
-	if (req->chunked || draining || (pol->max_requests && served + 1 >= pol->max_requests))
+	if (req->chunked || (pol->max_requests && served + 1 >= pol->max_requests))
 		d.keep = false;
 	d.linger = req->chunked;
 	d.skip = req->chunked ? 0 : req->content_length;

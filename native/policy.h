@@ -75,13 +75,14 @@ uint32_t rs_match_route(const struct rs_policy *pol, const uint8_t *path, uint32
 
 /* verdict is rs_frame()'s return for the request at head: > 0 a complete
  * header block described by *req, < 0 an RS_FRAME_* error (req and head
- * unused). served is how many replies the connection sent before this one. */
+ * unused). served is how many replies the connection sent before this one.
+ * (The drain is the state machine's: it makes the last reply a closing one.) */
 struct rs_decision rs_decide(const struct rs_policy *pol, int verdict, const struct rs_request *req,
-			     const uint8_t *head, uint32_t served, bool draining);
+			     const uint8_t *head, uint32_t served);
 
 /* The variant of reply that closes the connection (HTTP/1.0 without
  * keep-alive, HTTP/1.1 with Connection: close; HEAD stays HEAD; the same
- * route). A reply chosen before the drain began is sent as this one during it. */
+ * route). The drain sends a connection's last reply as this one. */
 uint16_t rs_reply_closing(uint16_t reply);
 
 #endif

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ring.h"
+#include "server.h"
+
+#include "probe.h"
 
 /* enum io_uring_op, in kernel order (include/uapi/linux/io_uring.h). */
 static const char *const op_names[] = {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ring.h"
+#include "replies.h"
 
 static const char *const error_lines[RS_REPLY_ERRORS] = {
 	[RS_REPLY_ERR_400] = "400 Bad Request",

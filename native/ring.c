@@ -1,9 +1,9 @@
 /* The ring thread: accepts, the completion loop, timers and the drain.
  *
- * I/O only. What a connection does next is decided by its state machine
- * (conn.c, with the response policy in policy.c); io.c carries out each step
- * and turns each completion back into an event for it. Everything a ring
- * touches is its own, so no locking is needed.
+ * What a connection does next is decided by its state machine (conn.c,
+ * with the response policy in policy.c); io.c carries out each step and
+ * turns each completion back into an event for it; accept.c fills free
+ * slots. Everything a ring touches is its own, so no locking is needed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,139 +14,25 @@
 
 #include "ring.h"
 
-/* ---- accept ------------------------------------------------------------ */
-
-/* Every armed accept holds a slot: the table can never be overfilled. */
-static bool has_free_slot(const struct ring *r)
-{
-	uint64_t used = r->ctr.active + r->accepts_inflight;
-
-	return r->fixed_files ? used < r->nconns : r->accepts_inflight < r->nfree;
-}
-
-/* Single-shot accepts, up to RS_ACCEPT_DEPTH at once. Not multishot: a
- * multishot accept drains the whole backlog in the kernel, and a connection
- * it accepts into a full table is closed there (-ENFILE) and lost. Past
- * max_connections, clients wait in the listen backlog instead. */
-static void add_accept(struct ring *r)
-{
-	struct io_uring_sqe *sqe = get_sqe(r);
-
-	if (r->fixed_files)
-		/* "- 1": the helper stores index + 1, and ALLOC is ~0. */
-		io_uring_prep_accept_direct(sqe, r->listen_fd, NULL, NULL, 0,
-					    IORING_FILE_INDEX_ALLOC - 1);
-	else
-		io_uring_prep_accept(sqe, r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, encode_ud(OP_ACCEPT, 0, 0));
-	r->accepts_inflight++;
-}
-
-void maybe_rearm_accept(struct ring *r)
-{
-	if (r->draining || r->now_ms < r->accept_resume_ms)
-		return;
-	while (r->accepts_inflight < RS_ACCEPT_DEPTH && has_free_slot(r))
-		add_accept(r);
-}
-
-/* Under SQPOLL an accept queued just before the drain may not be issued
- * yet: closing the listener under it would fail it with -EBADF. So the
- * listener is closed once the last accept has completed (or been
- * cancelled); from then on the backlog is refused. */
-static void close_listener(struct ring *r)
-{
-	if (r->listen_fd >= 0)
-		close(r->listen_fd);
-	r->listen_fd = -1;
-}
+#include "accept.h"
+#include "io.h"
+#include "recv.h"
+#include "setup.h"
+#include "sq.h"
 
 /* ---- completions --------------------------------------------------------- */
 
-static void handle_new_conn(struct ring *r, int res)
-{
-	uint32_t idx = r->fixed_files ? (uint32_t)res : r->free_slots[--r->nfree];
-
-	open_conn(r, &r->conns[idx], res);
-}
-
-static void handle_accept(struct ring *r, const struct io_uring_cqe *cqe)
-{
-	r->accepts_inflight--;
-	if (r->draining && !r->accepts_inflight)
-		close_listener(r);
-	if (cqe->res >= 0) {
-		handle_new_conn(r, cqe->res);
-	} else if (cqe->res == -EINVAL && r->fixed_files && !r->ctr.accepted) {
-		/* Kernel without accept into direct descriptors: plain fds. */
-		r->fixed_files = false;
-		r->features &= ~RS_FEAT(FIXED_FILES);
-	} else if (cqe->res == -EMFILE || cqe->res == -ENFILE || cqe->res == -ENOMEM ||
-		   cqe->res == -ENOBUFS) {
-		/* Out of descriptors or memory: pause, the tick resumes us. */
-		CTR_ADD(r, accept_backoffs, 1);
-		r->accept_resume_ms = r->now_ms + RS_ACCEPT_BACKOFF_MS;
-	} else if (cqe->res != -ECANCELED) {
-		CTR_ADD(r, accept_errors, 1); /* ECONNABORTED and such: one client */
-	}
-	maybe_rearm_accept(r);
-}
-
-/* A provided buffer that came with a completion nobody takes. */
-static void give_back_any(struct ring *r, const struct io_uring_cqe *cqe)
-{
-	if (cqe->flags & IORING_CQE_F_BUFFER)
-		buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
-}
-
-/* The connection a completion is for, or NULL if its slot has a new tenant
- * since (or none). */
-static struct conn *conn_of(struct ring *r, uint64_t ud)
-{
-	struct conn *c = &r->conns[ud_idx(ud)];
-
-	return c->http.state != CONN_FREE && (c->gen & 0xffffff) == ud_gen(ud) ? c : NULL;
-}
-
 static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 {
-	uint64_t ud = cqe->user_data;
-	enum op_type t = ud_type(ud);
-	bool last = !(cqe->flags & IORING_CQE_F_MORE);
-	struct conn *c;
+	enum op_type t = ud_type(cqe->user_data);
 
 	if (cqe->flags & IORING_CQE_F_BUFFER)
 		r->bufs.out++;
-	if (t == OP_ACCEPT) {
+	if (t == OP_ACCEPT)
 		handle_accept(r, cqe);
-		return;
-	}
-	if (t == OP_DELAY) {
-		if ((c = conn_of(r, ud)))
-			c->delay_pending = false; /* expired (the send goes on) or cancelled */
-		return;
-	}
-	if (t != OP_RECV && t != OP_SEND && t != OP_SHUTDOWN)
-		return; /* close, cancel, wake: nothing owed */
-	if (!(c = conn_of(r, ud))) {
-		give_back_any(r, cqe);
-		return;
-	}
-	if (last)
-		c->inflight--;
-	if (c->http.state == CONN_CLOSING) {
-		give_back_any(r, cqe);
-		if (t == OP_RECV && last)
-			c->recv_armed = false;
-		if (!c->inflight)
-			submit_close(r, c);
-		return;
-	}
-	if (t == OP_RECV)
-		handle_recv(r, c, cqe);
-	else if (t == OP_SEND)
-		handle_send(r, c, cqe->res);
-	/* a shutdown's failure shows on the lingering recv too */
+	else if (t == OP_RECV || t == OP_SEND || t == OP_SHUTDOWN || t == OP_DELAY)
+		io_complete(r, cqe);
+	/* close, cancel, wake: nothing owed */
 }
 
 /* ---- timers, draining, the loop ---------------------------------------- */
@@ -161,38 +47,11 @@ static void add_wake(struct ring *r)
 
 static void start_drain(struct ring *r)
 {
-	struct io_uring_sqe *sqe;
-
 	r->draining = true;
 	CTR_SET(r, state, RS_STATE_DRAINING);
 	r->drain_deadline_ms = r->now_ms + r->srv->stop_drain_ms;
-	if (r->accepts_inflight) {
-		sqe = get_sqe(r);
-		io_uring_prep_cancel64(sqe, encode_ud(OP_ACCEPT, 0, 0), IORING_ASYNC_CANCEL_ALL);
-		io_uring_sqe_set_data64(sqe, encode_ud(OP_CANCEL, 0, 0));
-	} else {
-		close_listener(r);
-	}
-	for (uint32_t i = 0; i < r->nconns; i++)
-		if (conn_is_idle(&r->conns[i].http))
-			expire_conn(r, &r->conns[i]);
-}
-
-static void sweep_deadlines(struct ring *r, bool all)
-{
-	for (uint32_t i = 0; i < r->nconns; i++) {
-		struct conn *c = &r->conns[i];
-		enum conn_state st = c->http.state;
-
-		if (st == CONN_FREE || st == CONN_CLOSING || c->expired ||
-		    (!all && c->deadline_ms > r->now_ms))
-			continue;
-		if (!all && st == CONN_IDLE)
-			CTR_ADD(r, idle_timeouts, 1);
-		else if (!all && (st == CONN_READING || st == CONN_READING_BODY))
-			CTR_ADD(r, header_timeouts, 1);
-		expire_conn(r, c);
-	}
+	stop_accepting(r);
+	io_drain(r);
 }
 
 static void tick(struct ring *r)
@@ -201,12 +60,10 @@ static void tick(struct ring *r)
 		return;
 	r->next_tick_ms = r->now_ms + RS_TICK_MS;
 	CTR_SET(r, cq_overflow, *r->uring.cq.koverflow);
-	if (r->accept_resume_ms && r->now_ms >= r->accept_resume_ms) {
+	if (r->accept_resume_ms && r->now_ms >= r->accept_resume_ms)
 		r->accept_resume_ms = 0;
-		maybe_rearm_accept(r);
-	}
 	if (r->ctr.active)
-		sweep_deadlines(r, r->draining && r->now_ms >= r->drain_deadline_ms);
+		io_sweep(r, r->draining && r->now_ms >= r->drain_deadline_ms);
 	if (r->draining && (!r->ctr.active || r->now_ms >= r->drain_deadline_ms + RS_HARD_STOP_MS))
 		r->done = true;
 }
@@ -278,6 +135,7 @@ static void run(struct ring *r)
 		if (!r->draining && __atomic_load_n(&r->srv->stop_requested, __ATOMIC_ACQUIRE))
 			start_drain(r);
 		tick(r);
+		rearm_accepts(r); /* slots freed this turn, or the backoff ended */
 		/* Batch mode submits and waits in one io_uring_enter; under
 		 * SQPOLL submitting is free, and waiting is for when idle. */
 		if (r->srv->cfg.mode == RS_MODE_BATCH)
@@ -308,7 +166,7 @@ static int start_ring(struct ring *r)
 		return ret;
 	r->now_ms = now_ms();
 	add_wake(r);
-	maybe_rearm_accept(r);
+	rearm_accepts(r);
 	ret = io_uring_submit(&r->uring);
 	if (ret < 0) {
 		set_error(r, RS_STEP_SUBMIT, -ret);

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define RS_ABI_VERSION 3
+#define RS_ABI_VERSION 4
 
 /* ---- enums: X(C_NAME, name as described) -------------------------------- */
 
@@ -120,8 +120,10 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(uint32_t, u32, max_body_bytes, 0, -)                                  \
 	X(uint32_t, u32, keep_alive, 0, -)     /* 0: HTTP/1.0 + close always */ \
 	X(uint32_t, u32, max_requests, 0, -)   /* per connection, 0 = unlimited */ \
-	X(uint32_t, u32, idle_timeout_ms, 0, -)                                 \
-	X(uint32_t, u32, header_timeout_ms, 0, -)                               \
+	X(uint32_t, u32, idle_timeout_ms, 0, -)  /* IDLE's bound */           \
+	X(uint32_t, u32, header_timeout_ms, 0, -) /* READING and READING_BODY's */ \
+	X(uint32_t, u32, send_timeout_ms, 0, -)  /* SENDING's: the whole response */ \
+	X(uint32_t, u32, linger_timeout_ms, 0, -) /* LINGERING's */           \
 	X(uint32_t, u32, recv_buffers, 0, -)   /* provided buffers per ring, a power of two; 0: by connections */ \
 	X(uint32_t, u32, delay_ms, 0, -)       /* the default response is held back this long */ \
 	X(uint32_t, u32, routes, 0, -)         /* entries of routes_ptr, 0..RS_MAX_ROUTES */ \
@@ -158,13 +160,16 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(send_errors, counter, "failed sends")                                \
 	X(client_resets, counter, "connections reset by the peer (ECONNRESET, EPIPE)") \
 	X(client_eof_early, counter, "connections the peer closed before a complete request") \
-	X(header_timeouts, counter, "connections closed by --header-timeout")  \
+	X(header_timeouts, counter, "connections closed by --header-timeout (a request, header and body, not read in time)") \
 	X(idle_timeouts, counter, "connections closed by --idle-timeout")      \
+	X(send_timeouts, counter, "connections closed by --send-timeout (the client did not take the response in time)") \
+	X(linger_timeouts, counter, "lingering closes cut by --linger-timeout (the client kept sending)") \
+	X(drain_timeouts, counter, "connections still open when --drain-timeout ran out") \
 	X(lingering_closes, counter, "connections closed after draining unread input") \
 	X(delayed, counter, "responses held back by --delay or a route's delay before sending") \
-	X(delayed_cut, counter, "delayed responses not sent: the connection closed or the drain timed out first") \
+	X(delayed_cut, counter, "delayed responses not sent: the client left or the drain timed out first") \
 	X(buffer_shortages, counter, "receives that found no provided buffer free (re-armed once some come back)") \
-	X(sq_full, counter, "times the submission queue was full")             \
+	X(sq_full, counter, "times the submission queue was found full")             \
 	X(cq_overflow, counter, "completion queue overflows")                  \
 	X(parks, counter, "blocking waits of the ring thread")                 \
 	X(loops, counter, "ring loop iterations")

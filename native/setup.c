@@ -14,16 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ring.h"
+#include "setup.h"
 
-/* Coarse clock: served from the vDSO without reading hardware, so the spin
- * loop can check it without a system call whatever the clocksource. */
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "bufs.h"
 
 #define X_STEP_NAME(C, n) #n,
 static const char *const step_names[RS_STEPS] = { RS_STEP_LIST(X_STEP_NAME) };

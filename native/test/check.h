@@ -21,5 +21,6 @@ extern int passed, failed;
 int run_http_tests(void);
 void run_policy_tests(void);
 void run_conn_tests(void);
+void run_clock_tests(void);
 
 #endif

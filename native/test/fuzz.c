@@ -15,12 +15,18 @@
  *   - an error reply is the last one, and nothing is sent after the end;
  *   - without keep-alive, or draining, no reply keeps the connection open;
  *   - split into reads anywhere, the stream gets the same replies and end;
- *   - read into provided buffers or into an own buffer, likewise.
+ *   - read into provided buffers or into an own buffer, likewise;
+ * and, with the input as a script of events in time (bytes from a table of
+ * request pieces or raw, time passing, the client reading, leaving or
+ * resetting, the drain), the clock rule of test/timeline.h: no visit of a
+ * state outlasts its bound by more than a tick, and a connection closes
+ * within the sum of the bounds of its visits.
  * Prefixes are copied to exact-size heap buffers so ASan sees any read past
  * the length given.
  */
 #include "http.h"
 #include "sim.h"
+#include "timeline.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,10 +223,64 @@ static void check_conn(const uint8_t *data, size_t size)
 	same_outcome(&own, &whole);
 }
 
+/* Pieces a script feeds, so that it reaches every state in few bytes. */
+static const char *const pieces[] = {
+	"GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+	"GET /slow/a HTTP/1.1\r\nHost: t\r\n\r\n",
+	"GET / HTTP/1.0\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n",
+	"hello",
+	"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"GET / HT",
+	"X-Pad: aaaaaaaa\r\n",
+	"\r\n",
+	"\x16\x03\x01\x02\x00",
+	"HEAD /slow/b HTTP/1.1\r\nHost: t\r\n\r\n",
+};
+#define PIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+/* data as a script of events; the timeline checks the clock rule at every step. */
+static void check_timeline(const uint8_t *data, size_t size)
+{
+	static struct timeline tl;
+	size_t i = 1;
+
+	tl_open(&tl, data[0] & 1, data[0] & 2);
+	while (i + 1 < size && !tl_over(&tl)) {
+		uint8_t op = data[i] % 8, arg = data[i + 1];
+
+		i += 2;
+		if (op == 0) {
+			const char *p = pieces[arg % PIECES];
+			tl_feed(&tl, p, (uint32_t)strlen(p));
+		} else if (op == 1) {
+			uint32_t n = arg % 64 + 1 < size - i ? arg % 64 + 1 : (uint32_t)(size - i);
+			tl_feed(&tl, data + i, n);
+			i += n;
+		} else if (op == 2 || op == 3) {
+			tl_advance(&tl, (uint64_t)arg * (op == 2 ? 5 : 50));
+		} else if (op == 4) {
+			tl_read(&tl);
+		} else if (op == 5 && arg % 4 == 0) {
+			tl_eof(&tl);
+		} else if (op == 6 && arg % 4 == 0) {
+			tl_reset(&tl);
+		} else if (op == 7 && arg % 4 == 0) {
+			tl_drain(&tl, (uint64_t)arg * 20);
+		}
+	}
+	/* Left alone, every connection ends: stalled, it is cut by a clock. */
+	tl_advance(&tl, 60000);
+	REQUIRE(tl_over(&tl));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_frame(data, size);
-	if (size)
+	if (size) {
 		check_conn(data, size);
+		check_timeline(data, size);
+	}
 	return 0;
 }

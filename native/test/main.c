@@ -1,5 +1,5 @@
 /* Runs every C unit suite (framer, response policy, connection state
- * machine) under ASan/UBSan and prints one summary line. */
+ * machine and its clocks) under ASan/UBSan and prints one summary line. */
 #include "check.h"
 
 int passed, failed;
@@ -10,6 +10,7 @@ int main(void)
 		return 2;
 	run_policy_tests();
 	run_conn_tests();
+	run_clock_tests();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

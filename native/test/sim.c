@@ -29,19 +29,24 @@ void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests)
 	memset(s, 0, sizeof(*s));
 	s->pol = (struct rs_policy){ .keep_alive = keep_alive, .max_requests = max_requests,
 				     .max_header = SIM_CAP, .max_body = 1 << 20 };
-	s->env = (struct conn_env){ .policy = &s->pol, .buf_cap = SIM_CAP + SIM_BUF,
+	s->bounds = (struct conn_bounds){ .header_ms = 10000, .send_ms = 10000, .idle_ms = 5000, .linger_ms = 5000 };
+	s->env = (struct conn_env){ .policy = &s->pol, .bounds = &s->bounds, .buf_cap = SIM_CAP + SIM_BUF,
 				    .get_buf = get_own, .put_buf = put_own, .ctx = s };
-	conn_open(&s->h);
+	conn_open(&s->h, &s->env);
 	s->io = CONN_IO_RECV;
 }
 
 static void settle(struct sim *s)
 {
-	while (s->io == CONN_IO_SEND) {
+	while (s->io == CONN_IO_SEND || s->io == CONN_IO_DELAY) {
+		if (s->io == CONN_IO_DELAY) {
+			s->io = conn_on_delay_over(&s->h, &s->env);
+			continue;
+		}
 		for (int i = 0; i < s->h.nreplies && s->nsent < SIM_MAX_SENT; i++)
 			s->sent[s->nsent++] = s->h.replies[i];
 		s->batches++;
-		s->io = conn_on_sent(&s->h, &s->env, &s->t);
+		s->io = conn_on_sent(&s->h, &s->env, &s->t, false);
 	}
 	if (s->io == CONN_IO_LINGER)
 		s->io = CONN_IO_RECV; /* the ring shuts down, then reads to EOF */

@@ -1,8 +1,9 @@
 /* Drives the connection state machine (conn.c) the way io.c does, without
  * sockets: input arrives either in provided buffers of SIM_BUF bytes (framed
  * in place, or appended to an own buffer) or, in own mode, read straight into
- * the own buffer at most SIM_CAP - len at a time; every send completes at
- * once, and each reply sent is recorded. Shared by the unit tests and the
+ * the own buffer at most SIM_CAP - len at a time; every delay and every
+ * send completes at once, and each reply sent is recorded. Time stands
+ * still (test/timeline.h moves it). Shared by the unit tests and the
  * fuzzer. */
 #ifndef RINGSIDE_TEST_SIM_H
 #define RINGSIDE_TEST_SIM_H
@@ -16,6 +17,7 @@
 struct sim {
 	struct conn_http h;
 	struct rs_policy pol;
+	struct conn_bounds bounds;
 	struct conn_env env;
 	struct conn_tally t;
 	bool own_mode;

@@ -20,6 +20,7 @@ static void feed_str(struct sim *s, const char *data)
 #define GET11_CLOSE "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 #define HEAD11 "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"
 #define POST5 "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
+#define SLOW11 "GET /slow/1 HTTP/1.1\r\nHost: t\r\n\r\n"
 #define CHUNKED "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
 
 static void test_pipelined_keep_alive(void)
@@ -123,8 +124,35 @@ static void test_drain(void)
 	/* While sending it takes no input: held by the ring until the reply is out. */
 	CHECK(conn_feed(&s.h, (const uint8_t *)GET11, 5, &s.env, &s.t, &taken) == CONN_IO_NONE && taken == 0);
 	s.env.draining = true;
-	CHECK(conn_on_sent(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
+	CHECK(conn_on_sent(&s.h, &s.env, &s.t, false) == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
 	CHECK(!conn_is_idle(&s.h));
+	/* ... with requests held behind it: they are read, and the next
+	 * response is the last (it closes); the one after it is not answered. */
+	sim_open(&s, true, 0);
+	s.io = conn_feed(&s.h, (const uint8_t *)GET11, (uint32_t)strlen(GET11), &s.env, &s.t, &taken);
+	s.env.draining = true;
+	CHECK(conn_on_sent(&s.h, &s.env, &s.t, true) == CONN_IO_RECV && s.h.state == CONN_READING);
+	s.io = conn_feed(&s.h, (const uint8_t *)HEAD11 GET11, (uint32_t)strlen(HEAD11 GET11), &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST && s.h.nreplies == 1 && s.h.linger);
+	CHECK(s.h.replies[0] == rs_reply_of(0, RS_RESP_HEAD_CLOSE_11));
+	/* Requests framed in the drain: the first is the last. */
+	sim_open(&s, true, 0);
+	s.env.draining = true;
+	feed_str(&s, GET11 GET11 GET11);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_CLOSE_11) && s.h.state == CONN_LINGERING);
+	/* A delayed batch queued before the drain: its last reply closes when
+	 * the delay ends in the drain. */
+	sim_open_routed(&s, true, 0);
+	s.io = conn_feed(&s.h, (const uint8_t *)SLOW11, (uint32_t)strlen(SLOW11), &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_DELAY && s.h.state == CONN_DELAYING && s.h.replies[0] == rs_reply_of(2, RS_RESP_KEEP_11));
+	s.env.draining = true;
+	CHECK(conn_on_drain(&s.h, &s.env) == CONN_IO_NONE && s.h.state == CONN_DELAYING);
+	CHECK(conn_on_delay_over(&s.h, &s.env) == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST);
+	CHECK(s.h.replies[0] == rs_reply_of(2, RS_RESP_CLOSE_11));
+	/* An idle connection closes when the drain begins. */
+	sim_open(&s, true, 0);
+	feed_str(&s, GET11);
+	CHECK(conn_on_drain(&s.h, &s.env) == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
 }
 
 static void test_eof(void)
@@ -132,33 +160,31 @@ static void test_eof(void)
 	struct sim s;
 
 	sim_open(&s, true, 0); /* nothing sent yet */
-	CHECK(conn_on_eof(&s.h, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 1);
+	CHECK(conn_on_eof(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 1);
 	sim_open(&s, true, 0); /* idle between requests: a normal end */
 	feed_str(&s, GET11);
-	CHECK(conn_is_idle(&s.h) && conn_on_eof(&s.h, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 0);
+	CHECK(conn_is_idle(&s.h) && conn_on_eof(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 0);
 	sim_open(&s, true, 0); /* mid-header */
 	feed_str(&s, GET11 "GET / HT");
-	conn_on_eof(&s.h, &s.t);
+	conn_on_eof(&s.h, &s.env, &s.t);
 	CHECK(s.t.eof_early == 1);
 	sim_open(&s, true, 0); /* mid-body */
 	feed_str(&s, POST5 "he");
-	conn_on_eof(&s.h, &s.t);
+	conn_on_eof(&s.h, &s.env, &s.t);
 	CHECK(s.t.eof_early == 1 && s.h.state == CONN_CLOSING);
 }
 
-/* The table itself (conn_set_state aborts on a refused one in this build). */
+/* The table itself (a refused transition aborts in this build). */
 static void test_transition_table(void)
 {
-	struct conn_http h = { .state = CONN_FREE };
-
 	CHECK(!conn_transition_allowed(CONN_FREE, CONN_SENDING));
-	CHECK(conn_set_state(&h, CONN_READING) && conn_set_state(&h, CONN_SENDING_LAST));
+	CHECK(conn_transition_allowed(CONN_READING, CONN_SENDING_LAST));
 	CHECK(!conn_transition_allowed(CONN_SENDING_LAST, CONN_IDLE));
-	CHECK(conn_set_state(&h, CONN_LINGERING));
+	CHECK(conn_transition_allowed(CONN_SENDING_LAST, CONN_LINGERING));
 	CHECK(!conn_transition_allowed(CONN_LINGERING, CONN_SENDING));
-	CHECK(conn_set_state(&h, CONN_CLOSING));
+	CHECK(!conn_transition_allowed(CONN_DELAYING, CONN_READING) && !conn_transition_allowed(CONN_DELAYING, CONN_DELAYING));
 	CHECK(!conn_transition_allowed(CONN_CLOSING, CONN_READING) && !conn_transition_allowed(CONN_CLOSING, CONN_CLOSING));
-	CHECK(conn_set_state(&h, CONN_FREE));
+	CHECK(conn_transition_allowed(CONN_CLOSING, CONN_FREE));
 	/* Every state but FREE can be closed; only CLOSING and SENDING_LAST free a slot. */
 	for (int from = CONN_READING; from < CONN_STATES; from++) {
 		if (from != CONN_CLOSING)
@@ -252,21 +278,26 @@ static void test_routes_and_delays(void)
 
 	sim_open_routed(&s, true, 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)batch, sizeof batch - 1, &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_SEND && s.h.nreplies == 4 && taken == sizeof batch - 1);
+	CHECK(s.io == CONN_IO_DELAY && s.h.state == CONN_DELAYING && s.h.nreplies == 4 && taken == sizeof batch - 1);
 	CHECK(s.h.replies[0] == rs_reply_of(3, RS_RESP_KEEP_11) && s.h.replies[1] == rs_reply_of(1, RS_RESP_KEEP_11));
 	CHECK(s.h.replies[2] == rs_reply_of(0, RS_RESP_HEAD_KEEP_11) && s.h.replies[3] == rs_reply_of(2, RS_RESP_KEEP_11));
 	CHECK(s.h.delay_ms == 250);
 	CHECK(s.t.nroutes == 4 && s.t.routes[0] == 3 && s.t.routes[1] == 1 && s.t.routes[2] == 0 && s.t.routes[3] == 2);
-	conn_on_sent(&s.h, &s.env, &s.t);
+	CHECK(s.t.delayed == 4 && conn_on_delay_over(&s.h, &s.env) == CONN_IO_SEND && s.h.state == CONN_SENDING);
+	conn_on_sent(&s.h, &s.env, &s.t, false);
 	CHECK(s.h.delay_ms == 0 && s.h.state == CONN_IDLE);
 	s.io = conn_feed(&s.h, (const uint8_t *)health, sizeof health - 1, &s.env, &s.t, &taken);
 	CHECK(s.io == CONN_IO_SEND && s.h.delay_ms == 0);
-	conn_on_sent(&s.h, &s.env, &s.t);
+	conn_on_sent(&s.h, &s.env, &s.t, false);
 	/* The default response takes the default delay; a body keeps it until the reply is queued. */
 	sim_feed(&s, post, sizeof post - 1);
 	CHECK(s.h.state == CONN_READING_BODY && s.h.delay_ms == 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)"c", 1, &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_SEND && s.h.delay_ms == 10 && s.h.replies[0] == rs_reply_of(0, RS_RESP_KEEP_11));
+	CHECK(s.io == CONN_IO_DELAY && s.h.delay_ms == 10 && s.h.replies[0] == rs_reply_of(0, RS_RESP_KEEP_11));
+	/* An error is answered at once, whatever the delay. */
+	sim_open_routed(&s, true, 0);
+	s.io = conn_feed(&s.h, (const uint8_t *)"\x16\x03\x01", 3, &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST && s.h.replies[0] == RS_REPLY_ERR_400 && s.t.delayed == 0);
 }
 
 static void test_split_anywhere(void)

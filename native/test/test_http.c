@@ -303,6 +303,13 @@ static void test_paths(void)
 	CHECK(path_is("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "*"));
 	CHECK(path_is("GET /%2e%2e/a/./b#f HTTP/1.1\r\nHost: a\r\n\r\n", "/%2e%2e/a/./b#f"));
 	CHECK(path_is("\r\nGET /after-empty-line HTTP/1.1\r\nHost: a\r\n\r\n", "/after-empty-line"));
+	/* A "://" that is not a scheme's, in a query or a path, is not absolute-form. */
+	CHECK(path_is("GET x?u=http://h/api HTTP/1.1\r\nHost: a\r\n\r\n", "x"));
+	CHECK(path_is("GET /r?u=http://h/api HTTP/1.1\r\nHost: a\r\n\r\n", "/r"));
+	CHECK(path_is("GET a/b://h/api HTTP/1.1\r\nHost: a\r\n\r\n", "a/b://h/api"));
+	CHECK(path_is("GET 1http://h/api HTTP/1.1\r\nHost: a\r\n\r\n", "1http://h/api"));
+	CHECK(path_is("GET svn+ssh.v2://h/api?x HTTP/1.1\r\nHost: a\r\n\r\n", "/api"));
+	CHECK(path_is("GET HTTPS://H/Api HTTP/1.1\r\nHost: a\r\n\r\n", "/Api"));
 }
 
 static void test_connection(void)

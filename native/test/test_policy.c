@@ -17,9 +17,9 @@ static struct rs_request req(uint8_t minor, uint8_t connection, uint8_t head)
 	return (struct rs_request){ .minor_version = minor, .connection = connection, .is_head = head };
 }
 
-static struct rs_decision decide(const struct rs_policy *p, struct rs_request r, uint32_t served, bool draining)
+static struct rs_decision decide(const struct rs_policy *p, struct rs_request r, uint32_t served)
 {
-	return rs_decide(p, 42, &r, (const uint8_t *)"/", served, draining);
+	return rs_decide(p, 42, &r, (const uint8_t *)"/", served);
 }
 
 /* reply, keep, linger, skip and tally at once. */
@@ -31,25 +31,25 @@ static int is(struct rs_decision d, uint16_t reply, bool k, bool linger, uint64_
 static void test_without_keep_alive(void)
 {
 	/* Every request gets the HTTP/1.0 response and a close, whatever it asks. */
-	CHECK(is(decide(&close_only, req(1, RS_CONN_DEFAULT, 0), 0, false), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&close_only, req(0, RS_CONN_KEEP_ALIVE, 0), 0, false), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&close_only, req(1, RS_CONN_DEFAULT, 1), 0, false), R(RS_RESP_HEAD_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&close_only, req(1, RS_CONN_DEFAULT, 0), 0), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&close_only, req(0, RS_CONN_KEEP_ALIVE, 0), 0), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&close_only, req(1, RS_CONN_DEFAULT, 1), 0), R(RS_RESP_HEAD_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
 }
 
 static void test_keep_alive_table(void)
 {
 	/* The README's table: HTTP/1.1 persists unless close; 1.0 only with keep-alive. */
-	CHECK(is(decide(&keep, req(1, RS_CONN_DEFAULT, 0), 0, false), R(RS_RESP_KEEP_11), true, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&keep, req(1, RS_CONN_CLOSE, 0), 0, false), R(RS_RESP_CLOSE_11), false, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&keep, req(1, RS_CONN_KEEP_ALIVE, 0), 0, false), R(RS_RESP_KEEP_11), true, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&keep, req(0, RS_CONN_DEFAULT, 0), 0, false), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&keep, req(0, RS_CONN_KEEP_ALIVE, 0), 0, false), R(RS_RESP_KEEP_10), true, false, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&keep, req(0, RS_CONN_CLOSE, 0), 0, false), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, req(1, RS_CONN_DEFAULT, 0), 0), R(RS_RESP_KEEP_11), true, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, req(1, RS_CONN_CLOSE, 0), 0), R(RS_RESP_CLOSE_11), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, req(1, RS_CONN_KEEP_ALIVE, 0), 0), R(RS_RESP_KEEP_11), true, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, req(0, RS_CONN_DEFAULT, 0), 0), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, req(0, RS_CONN_KEEP_ALIVE, 0), 0), R(RS_RESP_KEEP_10), true, false, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, req(0, RS_CONN_CLOSE, 0), 0), R(RS_RESP_CLOSE_10), false, false, 0, RS_TALLY_REQUEST));
 	/* HEAD: the same header block without the body. */
-	CHECK(decide(&keep, req(1, RS_CONN_DEFAULT, 1), 0, false).reply == R(RS_RESP_HEAD_KEEP_11));
-	CHECK(decide(&keep, req(1, RS_CONN_CLOSE, 1), 0, false).reply == R(RS_RESP_HEAD_CLOSE_11));
-	CHECK(decide(&keep, req(0, RS_CONN_KEEP_ALIVE, 1), 0, false).reply == R(RS_RESP_HEAD_KEEP_10));
-	CHECK(decide(&keep, req(0, RS_CONN_DEFAULT, 1), 0, false).reply == R(RS_RESP_HEAD_CLOSE_10));
+	CHECK(decide(&keep, req(1, RS_CONN_DEFAULT, 1), 0).reply == R(RS_RESP_HEAD_KEEP_11));
+	CHECK(decide(&keep, req(1, RS_CONN_CLOSE, 1), 0).reply == R(RS_RESP_HEAD_CLOSE_11));
+	CHECK(decide(&keep, req(0, RS_CONN_KEEP_ALIVE, 1), 0).reply == R(RS_RESP_HEAD_KEEP_10));
+	CHECK(decide(&keep, req(0, RS_CONN_DEFAULT, 1), 0).reply == R(RS_RESP_HEAD_CLOSE_10));
 }
 
 static void test_bodies(void)
@@ -57,35 +57,35 @@ static void test_bodies(void)
 	struct rs_request r = req(1, RS_CONN_DEFAULT, 0);
 
 	r.content_length = 12345;
-	CHECK(is(decide(&keep, r, 0, false), R(RS_RESP_KEEP_11), true, false, 12345, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, r, 0), R(RS_RESP_KEEP_11), true, false, 12345, RS_TALLY_REQUEST));
 	/* Chunked is answered, then read away: close, linger, nothing to skip. */
 	r.content_length = 0;
 	r.chunked = 1;
-	CHECK(is(decide(&keep, r, 0, false), R(RS_RESP_CLOSE_11), false, true, 0, RS_TALLY_REQUEST));
-	CHECK(is(decide(&close_only, r, 0, false), R(RS_RESP_CLOSE_10), false, true, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&keep, r, 0), R(RS_RESP_CLOSE_11), false, true, 0, RS_TALLY_REQUEST));
+	CHECK(is(decide(&close_only, r, 0), R(RS_RESP_CLOSE_10), false, true, 0, RS_TALLY_REQUEST));
 }
 
 static void test_max_requests_and_drain(void)
 {
 	struct rs_request r = req(1, RS_CONN_DEFAULT, 0);
 
-	CHECK(decide(&keep3, r, 0, false).keep);
-	CHECK(decide(&keep3, r, 1, false).keep);
-	CHECK(is(decide(&keep3, r, 2, false), R(RS_RESP_CLOSE_11), false, false, 0, RS_TALLY_REQUEST));
-	CHECK(decide(&keep, r, 1000000, false).keep); /* 0: unlimited */
-	/* During the drain every reply closes. */
-	CHECK(is(decide(&keep, r, 0, true), R(RS_RESP_CLOSE_11), false, false, 0, RS_TALLY_REQUEST));
-	CHECK(decide(&keep, req(0, RS_CONN_KEEP_ALIVE, 1), 0, true).reply == R(RS_RESP_HEAD_CLOSE_10));
+	CHECK(decide(&keep3, r, 0).keep);
+	CHECK(decide(&keep3, r, 1).keep);
+	CHECK(is(decide(&keep3, r, 2), R(RS_RESP_CLOSE_11), false, false, 0, RS_TALLY_REQUEST));
+	CHECK(decide(&keep, r, 1000000).keep); /* 0: unlimited */
+	/* The drain sends a connection's last reply as its closing variant. */
+	CHECK(rs_reply_closing(decide(&keep, r, 0).reply) == R(RS_RESP_CLOSE_11));
+	CHECK(rs_reply_closing(decide(&keep, req(0, RS_CONN_KEEP_ALIVE, 1), 0).reply) == R(RS_RESP_HEAD_CLOSE_10));
 }
 
 static void test_errors(void)
 {
-	CHECK(is(rs_decide(&keep, RS_FRAME_BAD, NULL, NULL, 0, false), RS_REPLY_ERR_400, false, true, 0, RS_TALLY_BAD));
-	CHECK(is(rs_decide(&keep, RS_FRAME_VERSION, NULL, NULL, 0, false), RS_REPLY_ERR_505, false, true, 0, RS_TALLY_BAD));
-	CHECK(is(rs_decide(&keep, RS_FRAME_HEADER_TOO_LARGE, NULL, NULL, 0, false), RS_REPLY_ERR_431, false, true, 0, RS_TALLY_TOO_LARGE));
-	CHECK(is(rs_decide(&close_only, RS_FRAME_BODY_TOO_LARGE, NULL, NULL, 5, true), RS_REPLY_ERR_413, false, true, 0, RS_TALLY_TOO_LARGE));
+	CHECK(is(rs_decide(&keep, RS_FRAME_BAD, NULL, NULL, 0), RS_REPLY_ERR_400, false, true, 0, RS_TALLY_BAD));
+	CHECK(is(rs_decide(&keep, RS_FRAME_VERSION, NULL, NULL, 0), RS_REPLY_ERR_505, false, true, 0, RS_TALLY_BAD));
+	CHECK(is(rs_decide(&keep, RS_FRAME_HEADER_TOO_LARGE, NULL, NULL, 0), RS_REPLY_ERR_431, false, true, 0, RS_TALLY_TOO_LARGE));
+	CHECK(is(rs_decide(&close_only, RS_FRAME_BODY_TOO_LARGE, NULL, NULL, 5), RS_REPLY_ERR_413, false, true, 0, RS_TALLY_TOO_LARGE));
 	CHECK(rs_reply_is_error(RS_REPLY_ERR_400) && !rs_reply_is_error(R(RS_RESP_HEAD_KEEP_11)));
-	CHECK(rs_decide(&keep, RS_FRAME_BAD, NULL, NULL, 0, false).route == RS_NO_ROUTE);
+	CHECK(rs_decide(&keep, RS_FRAME_BAD, NULL, NULL, 0).route == RS_NO_ROUTE);
 }
 
 static void test_closing_variant(void)
@@ -141,14 +141,14 @@ static void test_route_decisions(void)
 
 	r.path_off = 4;
 	r.path_len = 9; /* "/api/v2/x", the query left out by the framer */
-	d = rs_decide(&routed, 42, &r, (const uint8_t *)head, 0, false);
+	d = rs_decide(&routed, 42, &r, (const uint8_t *)head, 0);
 	CHECK(d.route == 3 && d.delay_ms == 250 && d.reply == rs_reply_of(3, RS_RESP_KEEP_11));
 	CHECK(rs_reply_route(d.reply) == 3 && rs_reply_kind(d.reply) == RS_RESP_KEEP_11);
 	CHECK(rs_reply_closing(d.reply) == rs_reply_of(3, RS_RESP_CLOSE_11));
 	r.is_head = 1;
-	CHECK(rs_decide(&routed, 42, &r, (const uint8_t *)head, 0, true).reply == rs_reply_of(3, RS_RESP_HEAD_CLOSE_11));
+	CHECK(rs_reply_closing(rs_decide(&routed, 42, &r, (const uint8_t *)head, 0).reply) == rs_reply_of(3, RS_RESP_HEAD_CLOSE_11));
 	/* The default response takes the default delay. */
-	d = rs_decide(&keep, 42, &r, (const uint8_t *)head, 0, false);
+	d = rs_decide(&keep, 42, &r, (const uint8_t *)head, 0);
 	CHECK(d.route == 0 && d.delay_ms == 0);
 	CHECK(rs_replies(6) == RS_REPLY_ERRORS + 7 * RS_RESP_KINDS);
 }

@@ -196,10 +196,11 @@ static enum conn_io start_sending(struct conn_http *h, const struct conn_env *en
 }
 
 /* The state after framing: holding back or sending what was queued, or
- * reading on. An error reply goes at once, whatever the delay. */
+ * reading on. Only replies to requests carry a delay: an error alone goes at
+ * once, one behind delayed replies goes with them, in order. */
 static enum conn_io after_framing(struct conn_http *h, const struct conn_env *env, struct conn_tally *t)
 {
-	if (h->nreplies && h->delay_ms && !rs_reply_is_error(h->replies[h->nreplies - 1])) {
+	if (h->nreplies && h->delay_ms) {
 		t->delayed += h->nreplies;
 		enter(h, env, CONN_DELAYING);
 		return CONN_IO_DELAY;

@@ -1,7 +1,9 @@
-// The drain (SIGTERM/SIGINT) is a state every connection passes through: a
-// response that starts during it says Connection: close and is followed by a
-// close, a connection that goes idle during it is closed at that moment, and
-// the process exits once the last connection is gone, not at the deadline.
+// The drain (SIGTERM/SIGINT) is a state every connection passes through, with
+// one rule: the next response to start is the connection's last (it says
+// Connection: close and a close follows; a delayed one included). A response
+// already being written is finished as it began; a connection that goes idle
+// during the drain is closed at that moment; the process exits once the last
+// connection is gone, not at the deadline.
 // Each case uses a drain timeout far longer than the test's own deadlines, so
 // only a server that closes on time can pass.
 import { describe, expect, test } from "bun:test";
@@ -81,6 +83,43 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
       expect(conn.text.slice(0, head.length)).toBe(head);
       expect(conn.length).toBe(head.length + size);
       expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 1, responses: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a delayed response queued before the signal is the last: Connection: close, the request pipelined behind it unanswered, a clean EOF", async () => {
+    await using s = await start(mode, ["--route", "/slow=200 body=slow delay=700ms"]);
+    using conn = await RawConn.open(s.port);
+    conn.write("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    await waitForStats(s, "the response held back", (c) => c.delayed === 1);
+    conn.write(GET11); // held behind the delayed response
+    const stopped = await beginDrain(s);
+    expect(await conn.waitEnd(EXIT_DEADLINE_MS)).toBe("eof");
+    expect(conn.text).toBe("HTTP/1.1 200 OK\r\nContent-type: text/plain\r\nContent-length: 4\r\nConnection: close\r\n\r\nslow");
+    expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 1, responses: 1, delayed: 1, delayed_cut: 0, lingering_closes: 1 });
+  });
+
+  test("a response being written at the signal is finished as it began; the request held behind it is answered last, with Connection: close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ringside-drain-"));
+    try {
+      const size = 8 << 20;
+      writeFileSync(join(dir, "big.bin"), Buffer.alloc(size, "x"));
+      await using s = await start(mode, ["--body-file", join(dir, "big.bin")]);
+      using conn = await RawConn.open(s.port);
+      conn.sock.pause();
+      conn.write(GET11);
+      await waitForStats(s, "the first request read", (c) => c.requests === 1);
+      conn.write(GET11); // held: the first response is still being written
+      const stopped = await beginDrain(s);
+      conn.sock.resume();
+      expect(await conn.waitEnd(EXIT_DEADLINE_MS)).toBe("eof");
+      const keep = `HTTP/1.1 200 OK\r\nContent-type: text/html\r\nContent-length: ${size}\r\n\r\n`;
+      const last = `HTTP/1.1 200 OK\r\nContent-type: text/html\r\nContent-length: ${size}\r\nConnection: close\r\n\r\n`;
+      expect(conn.text.slice(0, keep.length)).toBe(keep);
+      expect(conn.text.slice(keep.length + size, keep.length + size + last.length)).toBe(last);
+      expect(conn.length).toBe(keep.length + last.length + 2 * size);
+      expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 2, responses: 2 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

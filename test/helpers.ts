@@ -132,9 +132,10 @@ export class RawConn {
     });
   }
 
-  static open(port: number, timeoutMs = 5_000): Promise<RawConn> {
+  /** allowHalfOpen: keep writing after the server's FIN (as a lingering client does). */
+  static open(port: number, timeoutMs = 5_000, allowHalfOpen = false): Promise<RawConn> {
     return new Promise((resolve, reject) => {
-      const sock = connect({ host: "127.0.0.1", port });
+      const sock = connect({ host: "127.0.0.1", port, allowHalfOpen });
       const conn = new RawConn(sock);
       const timer = setTimeout(() => reject(new Error(`connect to ${port} timed out`)), timeoutMs);
       sock.once("connect", () => {

@@ -46,6 +46,10 @@ describe("route matching (close mode)", () => {
     ["percent-escapes are not decoded", "/%68ealthz", DEFAULT_RESPONSE],
     ["dot segments are not resolved", "/./healthz", DEFAULT_RESPONSE],
     ["dot segments stay inside the prefix they are under", "/api/../healthz", API],
+    ["a '://' in the query is not a scheme: the target is matched up to its '?'", "x?u=http://h/healthz", DEFAULT_RESPONSE],
+    ["... nor in an origin-form query", "/r?u=https://h/api/x", DEFAULT_RESPONSE],
+    ["... nor after a character no scheme starts with", "1http://h/healthz", DEFAULT_RESPONSE],
+    ["a scheme is case-insensitive", "HTTP://h/healthz", HEALTHZ],
   ];
 
   test("every case, then HEAD, with its own bytes", async () => {

@@ -298,6 +298,11 @@ static void test_routes_and_delays(void)
 	sim_open_routed(&s, true, 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)"\x16\x03\x01", 3, &s.env, &s.t, &taken);
 	CHECK(s.io == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST && s.h.replies[0] == RS_REPLY_ERR_400 && s.t.delayed == 0);
+	/* ... and behind delayed replies it keeps its place: all go at the delay. */
+	sim_open_routed(&s, true, 0);
+	s.io = conn_feed(&s.h, (const uint8_t *)SLOW11 GET11 "\x16", (uint32_t)strlen(SLOW11 GET11 "\x16"), &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_DELAY && s.h.nreplies == 3 && s.h.delay_ms == 250 && s.h.replies[2] == RS_REPLY_ERR_400);
+	CHECK(conn_on_delay_over(&s.h, &s.env) == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST);
 }
 
 static void test_split_anywhere(void)

@@ -10,7 +10,7 @@ import { parseMemory, type Memory } from "../bench/lib/memory.ts";
 import { parseRingMetrics, ringDelta } from "../bench/lib/metrics.ts";
 import { parseProfile } from "../bench/lib/perf.ts";
 import { ratio, ringShares } from "../bench/lib/rows.ts";
-import { BENCH, isCanned } from "../bench/lib/servers.ts";
+import { BENCH, isCanned, serves } from "../bench/lib/servers.ts";
 import { ratioSpread, spread } from "../bench/lib/stats.ts";
 import type { RowRun, SweepResult } from "../bench/lib/sweep.ts";
 import { parseAb, parseWrk } from "../bench/lib/wrk.ts";
@@ -108,6 +108,10 @@ test("isCanned accepts every peer's 200 with the 17-byte body and nothing else",
   expect(isCanned(`HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 17\r\n\r\n${body}`)).toBe(false);
   expect(isCanned(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\n${body}`)).toBe(false);
   expect(isCanned(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 16\r\n\r\nHave a nice day!`)).toBe(false);
+  // A body file's bytes (servers.ts bodyFile): all of them, and nothing after.
+  const kib = body.repeat(61).slice(0, 1024);
+  expect(serves(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1024\r\n\r\n${kib}`, kib)).toBe(true);
+  expect(serves(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1024\r\n\r\n${kib}x`, kib)).toBe(false);
 });
 
 test("renderChart: one bar per value, escaped labels, balanced tags", () => {

@@ -1,10 +1,11 @@
 // Starting and stopping the servers under test: nginx, Bun.serve and ringside,
 // each pinned as the policy says (or wrapped in taskset and a cgroup quota by
 // the phases that hold servers to a budget), each checked to serve the same
-// canned body before anything is measured.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// body before anything is measured: the canned 17 bytes, or a body file's bytes
+// (ringside --body-file, nginx's static file, Bun.serve's static route).
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { BODY, isRing, keepsAlive, type Pinning, type RingMode, type Variant } from "./config.ts";
 import { alive, children, findTask, isRingThread, isSqpollThread, parseStartup, readText, summaryCounters, tasks, waitFor, type Startup } from "../../test/proc.ts";
 import { spawn, stopChild, trackStray, untrackStray, type Child } from "./proc.ts";
@@ -73,17 +74,34 @@ export function peerBunArgs(pin: Pinning, port: number): string[] {
   return withTaskset(pin.peerCpus, peerBunCmd(port, false));
 }
 
-function peerBunCmd(port: number, reusePort: boolean): string[] {
-  return ["bun", PEER_BUN, "--port", String(port), ...(reusePort ? ["--reuse-port"] : [])];
+function peerBunCmd(port: number, reusePort: boolean, bodyFile?: string): string[] {
+  return ["bun", PEER_BUN, "--port", String(port), ...(reusePort ? ["--reuse-port"] : []), ...(bodyFile ? ["--body-file", bodyFile] : [])];
 }
 
-/** Renders bench/lib/nginx.conf into dir for port and workers; returns the command line (unwrapped). */
-function nginxCmd(dir: string, port: number, workers: number): string[] {
+/**
+ * A response body of `bytes` bytes (the canned body repeated) as a file in dir/bodies,
+ * which every server can read: nginx's workers run as nobody, so dir (the run's scratch
+ * directory, 0700) becomes traversable by others, though not listable.
+ */
+export function bodyFile(dir: string, bytes: number): string {
+  const path = join(dir, "bodies", `body-${bytes}`);
+  mkdirSync(dirname(path), { recursive: true });
+  chmodSync(dir, 0o711);
+  chmodSync(dirname(path), 0o755);
+  writeFileSync(path, BODY.repeat(Math.ceil(bytes / BODY.length)).slice(0, bytes), { mode: 0o644 });
+  return path;
+}
+
+/** Renders bench/lib/nginx.conf into dir for port and workers, answering the canned
+ * body or the body file (a static file, sent with sendfile); returns the command line (unwrapped). */
+function nginxCmd(dir: string, port: number, workers: number, body?: string): string[] {
   mkdirSync(dir, { recursive: true });
+  const answer = body ? `root ${dirname(body)}; try_files /${basename(body)} =404;` : `return 200 "${BODY.replace(/\n/g, "\\n")}";`;
   const conf = readFileSync(join(LIB, "nginx.conf"), "utf8")
     .replaceAll("{{DIR}}", dir)
     .replaceAll("{{PORT}}", String(port))
-    .replaceAll("{{WORKERS}}", String(workers));
+    .replaceAll("{{WORKERS}}", String(workers))
+    .replaceAll("{{ANSWER}}", answer);
   writeFileSync(join(dir, "nginx.conf"), conf);
   return [NGINX, "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")];
 }
@@ -124,23 +142,28 @@ export function probe(port: number, timeoutMs = 2_000): Promise<string> {
   });
 }
 
-/** True when the response is a 200 with exactly the canned 17-byte body. */
-export function isCanned(response: string): boolean {
+/** True when the response (latin1) is a text/html 200 whose body is exactly `body`. */
+export function serves(response: string, body: string): boolean {
   const split = response.indexOf("\r\n\r\n");
   if (split < 0 || !/^HTTP\/1\.[01] 200 /.test(response)) return false;
   const head = response.slice(0, split);
   const m = /^content-length:\s*(\d+)/im.exec(head);
-  return m !== null && Number(m[1]) === BODY.length && response.slice(split + 4) === BODY && /^content-type:\s*text\/html/im.test(head);
+  return m !== null && Number(m[1]) === body.length && response.slice(split + 4) === body && /^content-type:\s*text\/html/im.test(head);
 }
 
-async function waitServing(port: number, what: string, child: Child): Promise<void> {
+/** True when the response is a 200 with exactly the canned 17-byte body. */
+export const isCanned = (response: string): boolean => serves(response, BODY);
+
+/** Waits until the server answers with the canned body, or with the body file's bytes. */
+async function waitServing(port: number, what: string, child: Child, body?: string): Promise<void> {
+  const want = body === undefined ? BODY : readFileSync(body, "latin1");
   let last = "";
   await waitFor(
-    `${what} to serve the canned response on port ${port}`,
+    `${what} to serve ${body === undefined ? "the canned response" : basename(body)} on port ${port}`,
     async () => {
       if (child.proc.exitCode !== null) throw new Error(`${what} exited ${child.proc.exitCode}: ${child.stderr().slice(-1000)}`);
       last = await probe(port, 500);
-      return isCanned(last);
+      return serves(last, want);
     },
     10_000,
     10,
@@ -149,25 +172,26 @@ async function waitServing(port: number, what: string, child: Child): Promise<vo
   });
 }
 
-/** Waits for a child's startup line (ringside's, or peer-bun's), then for the canned response on its port. */
-async function serving(what: string, child: Child): Promise<Startup> {
+/** Waits for a child's startup line (ringside's, or peer-bun's), then for its body on its port. */
+async function serving(what: string, child: Child, body?: string): Promise<Startup> {
   const startup = await waitFor(`${what} startup line`, () => {
     if (child.proc.exitCode !== null) throw new Error(`${what} exited ${child.proc.exitCode}: ${child.stderr()}`);
     return parseStartup(child.stdout());
   });
-  await waitServing(startup.port, what, child);
+  await waitServing(startup.port, what, child, body);
   return startup;
 }
 
-/** Starts ringside from a full command line (env: added to the harness's); waits until it serves and every ring thread it announced exists. */
-export async function launchRingside(id: string, cmd: string[], env?: Record<string, string>): Promise<Running> {
+/** Starts ringside from a full command line (env: added to the harness's; body: the --body-file
+ * it was given); waits until it serves and every ring thread it announced exists. */
+export async function launchRingside(id: string, cmd: string[], env?: Record<string, string>, body?: string): Promise<Running> {
   const child = spawn(id, cmd, { cwd: ROOT, env });
   const stop = async (): Promise<StopInfo> => {
     const code = await stopChild(child, "SIGTERM");
     return { code, counters: summaryCounters(child.stdout()), stderr: child.stderr() };
   };
   try {
-    const startup = await serving(`ringside ${id}`, child);
+    const startup = await serving(`ringside ${id}`, child, body);
     const pid = child.proc.pid;
     const rings = Number(startup.fields.rings ?? 1);
     const ringTids = await waitFor(`${rings} ring thread(s)`, () => {
@@ -194,10 +218,10 @@ async function startRingside(v: Variant, mode: RingMode, pin: Pinning): Promise<
 }
 
 /** One Bun.serve process, serving. */
-async function bunProcess(id: string, cmd: string[]): Promise<{ child: Child; startup: Startup }> {
+async function bunProcess(id: string, cmd: string[], body?: string): Promise<{ child: Child; startup: Startup }> {
   const child = spawn(id, cmd, { cwd: ROOT });
   try {
-    return { child, startup: await serving("Bun.serve", child) };
+    return { child, startup: await serving("Bun.serve", child, body) };
   } catch (e) {
     await stopChild(child, "SIGKILL");
     throw e;
@@ -205,17 +229,18 @@ async function bunProcess(id: string, cmd: string[]): Promise<{ child: Child; st
 }
 
 /** `processes` Bun.serve processes on one port: the first on port 0, the others
- * on the port it printed, all with reusePort when there are several. */
-export async function launchBun(id: string, processes: number, wrap: Wrap): Promise<Running> {
+ * on the port it printed, all with reusePort when there are several; each serves
+ * the canned body, or the body file from a static route. */
+export async function launchBun(id: string, processes: number, wrap: Wrap, body?: string): Promise<Running> {
   const reuse = processes > 1;
-  const started = [await bunProcess(`${id}#1`, wrap(peerBunCmd(0, reuse)))];
+  const started = [await bunProcess(`${id}#1`, wrap(peerBunCmd(0, reuse, body)), body)];
   const stopAll = async (): Promise<number | null> => {
     const codes = await Promise.all(started.map((p) => stopChild(p.child, "SIGTERM")));
     return codes.find((c) => c !== 0) ?? codes[0] ?? null;
   };
   const port = started[0]!.startup.port;
   try {
-    for (let i = 2; i <= processes; i++) started.push(await bunProcess(`${id}#${i}`, wrap(peerBunCmd(port, true))));
+    for (let i = 2; i <= processes; i++) started.push(await bunProcess(`${id}#${i}`, wrap(peerBunCmd(port, true, body)), body));
   } catch (e) {
     await stopAll();
     throw e;
@@ -230,15 +255,16 @@ async function startBun(v: Variant, pin: Pinning): Promise<Server> {
   return { ...r, variant: v, servingTid: r.pid, servingPid: r.pid };
 }
 
-/** nginx with `workers` worker processes; its master first in pids. nginx cannot
- * report an ephemeral port: take a free one, retry on a lost race. */
-export async function launchNginx(id: string, tmp: string, workers: number, wrap: Wrap): Promise<Running> {
+/** nginx with `workers` worker processes, answering the canned body or the body file;
+ * its master first in pids. nginx cannot report an ephemeral port: take a free one,
+ * retry on a lost race. */
+export async function launchNginx(id: string, tmp: string, workers: number, wrap: Wrap, body?: string): Promise<Running> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const dir = join(tmp, `nginx-${port}`);
-    const child = spawn(id, wrap(nginxCmd(dir, port, workers)), { cwd: dir });
+    const child = spawn(id, wrap(nginxCmd(dir, port, workers, body)), { cwd: dir });
     try {
-      await waitServing(port, "nginx", child);
+      await waitServing(port, "nginx", child, body);
     } catch (e) {
       await stopChild(child, "SIGKILL");
       if (attempt < 3 && /Address already in use/.test(child.stderr() + readLog(dir))) continue;

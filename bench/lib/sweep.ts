@@ -4,6 +4,7 @@
 // optionally held to a cgroup CPU quota, measured side by side: for each round,
 // for each connection mode, every row in turn, one server start each (warm-up,
 // then one wrk run).
+import { basename } from "node:path";
 import { cpuQuota, type CpuQuota } from "../../test/cgroup.ts";
 import { keepsAlive, type ConnMode } from "./config.ts";
 import { log, type Ctx } from "./ctx.ts";
@@ -107,11 +108,15 @@ export interface Row {
   quotaCpus?: number;
   /** ringside: --admin-port 0, and each ring's share of every run from /metrics. */
   admin?: boolean;
+  /** A body file (servers.ts bodyFile) to answer with instead of the canned body: ringside's
+   * --body-file, nginx's static file, Bun.serve's static route. */
+  body?: string;
 }
 
 /** ringside's command line for a row (unwrapped). */
 function ringsideCmd(row: Row, conn: ConnMode): string[] {
   const args = ["bun", CLI, "--host", "127.0.0.1", "--port", "0", ...(row.flags ?? [])];
+  if (row.body) args.push("--body-file", row.body);
   if (keepsAlive(conn)) args.push("--keep-alive");
   if (row.admin) args.push("--admin-port", "0");
   return args;
@@ -125,9 +130,10 @@ function placement(row: Row): string {
 
 function command(row: Row): string {
   const n = row.processes ?? 1;
-  if (row.kind === "nginx") return `nginx (bench/nginx.conf, worker_processes ${n})`;
-  if (row.kind === "bun") return n === 1 ? "bun bench/peer-bun.ts" : `${n} x bun bench/peer-bun.ts --reuse-port (one port)`;
-  return ["bun src/cli.ts", ...(row.flags ?? []), "[--keep-alive]", ...(row.admin ? ["--admin-port 0"] : [])].join(" ");
+  const body = row.body ? ` --body-file ${basename(row.body)}` : "";
+  if (row.kind === "nginx") return `nginx (bench/lib/nginx.conf, worker_processes ${n}${row.body ? `, ${basename(row.body)} as a static file, sendfile on` : ""})`;
+  if (row.kind === "bun") return n === 1 ? `bun bench/lib/peer-bun.ts${body}` : `${n} x bun bench/lib/peer-bun.ts --reuse-port${body} (one port)`;
+  return ["bun src/cli.ts", ...(row.flags ?? []), ...(row.body ? [`--body-file ${basename(row.body)}`] : []), "[--keep-alive]", ...(row.admin ? ["--admin-port 0"] : [])].join(" ");
 }
 
 function rowInfo(row: Row): RowInfo {
@@ -144,9 +150,9 @@ function wrapFor(row: Row, quota: CpuQuota | undefined): Wrap {
 function startRow(ctx: Ctx, row: Row, conn: ConnMode, quota: CpuQuota | undefined): Promise<Running> {
   const wrap = wrapFor(row, quota);
   const id = `${row.key}/${conn}`;
-  if (row.kind === "ringside") return launchRingside(id, wrap(ringsideCmd(row, conn)));
-  if (row.kind === "bun") return launchBun(id, row.processes ?? 1, wrap);
-  return launchNginx(id, ctx.tmp, row.processes ?? 1, wrap);
+  if (row.kind === "ringside") return launchRingside(id, wrap(ringsideCmd(row, conn)), undefined, row.body);
+  if (row.kind === "bun") return launchBun(id, row.processes ?? 1, wrap, row.body);
+  return launchNginx(id, ctx.tmp, row.processes ?? 1, wrap, row.body);
 }
 
 export function layoutOf(s: Running): Layout | undefined {

@@ -12,6 +12,7 @@ import { pinning } from "./pinning.ts";
 import { quota } from "./quota.ts";
 import { rings } from "./rings.ts";
 import { routes } from "./routes.ts";
+import { sizes } from "./sizes.ts";
 
 export const PHASES: readonly AnyPhase[] = [
   pinning, // which CPUs the matrix, the cold start and the cost phase use
@@ -21,6 +22,7 @@ export const PHASES: readonly AnyPhase[] = [
   budget, // the default against --mode batch under three CPU budgets (issue 10)
   routes, // what route matching costs (issue 13)
   delay, // how precise --delay is under load (issue 13)
+  sizes, // response sizes, 17 B to 1 MiB, against nginx and Bun.serve at half a CPU (issue 19)
   cold, // hyperfine cold start
   footprint, // startup, commands, RSS, image size (issue 12)
   cost, // per-request cost: syscalls, profile, batch, idle, RSS, stop under load

@@ -24,6 +24,7 @@ import { recordOf, type Results } from "../bench/phases/phase.ts";
 import { quotaTargets } from "../bench/phases/quota.ts";
 import { projections, rings, ringsTargets } from "../bench/phases/rings.ts";
 import { routesTargets } from "../bench/phases/routes.ts";
+import { sizes, sizeText } from "../bench/phases/sizes.ts";
 import { chartOf, readResults } from "../bench/report/files.ts";
 import { renderMarkdown, targetsOf } from "../bench/report/markdown.ts";
 import { renderChart } from "../bench/report/svg.ts";
@@ -229,6 +230,32 @@ test("routes targets within 3% (same-round ratios), and the delay table's added 
     { askedMs: 0, p50Ms: 0.2, p99Ms: 0.4, rps: 200_000 },
     { askedMs: 10, p50Ms: 10.3, p99Ms: 11.2, rps: 6000 },
   ]);
+});
+
+test("sizes: ringside against each peer at every body size, same rounds; CPU per body byte in the section", () => {
+  const p: SweepResult = {
+    rows: [info("ringside/17"), info("nginx/17", "nginx"), info("bun/17", "bun"), info("ringside/1048576"), info("nginx/1048576", "nginx"), info("bun/1048576", "bun")],
+    runs: [
+      run("ringside/17", "keep-alive", 0, 60_000, 0.5),
+      run("nginx/17", "keep-alive", 0, 20_000, 0.5),
+      run("bun/17", "keep-alive", 0, 40_000, 0.5),
+      run("ringside/1048576", "keep-alive", 0, 1000, 0.5),
+      run("nginx/1048576", "keep-alive", 0, 800, 0.5),
+      run("bun/1048576", "keep-alive", 0, 1100, 0.5),
+    ],
+    blocks: [],
+  };
+  const done = { plan: { ...sizes.plan(false), bytes: [17, 1 << 20] }, result: p };
+  const [vsBun, vsNginx] = sizes.targets(done, stored("2026-11-22-vm.json"));
+  expect(vsBun).toMatchObject({ met: false, got: "17 B 1.5x; 1 MiB 0.909x" });
+  expect(vsNginx).toMatchObject({ met: true, got: "17 B 3x; 1 MiB 1.25x" });
+  const md = sizes.section(done, stored("2026-11-22-vm.json")).join("\n");
+  // 0.5 s of CPU over 1000 responses of 1 MiB: 0.477 ns per body byte.
+  expect(md).toContain("| 1 MiB | ringside batch | 1000 | 1.25x | 0.909x | 1049 | 0.5 | 500 µs | 0.477 ns |");
+  expect([17, 1024, 16384, 262144, 1 << 20].map(sizeText)).toEqual(["17 B", "1 KiB", "16 KiB", "256 KiB", "1 MiB"]);
+  const skipped = { ...done, result: { rows: [], runs: [], blocks: [], skipped: "no CPU quota can be made here" } };
+  expect(sizes.targets(skipped, stored("2026-11-22-vm.json"))).toEqual([]);
+  expect(sizes.section(skipped, stored("2026-11-22-vm.json"))).toContain("Skipped: no CPU quota can be made here.");
 });
 
 test("projection: 16 / CPU per request, capped by a 10 GbE NIC, with the client cores it needs", () => {

@@ -122,7 +122,7 @@ const label = (c: CostResult): string => `${LABELS[c.server]} / ${c.conn}`;
 function costIntro(plan: CostPlan, run: Results): string {
   return (
     `System calls of the serving thread (ringside-ring; the nginx worker; Bun's main thread) under \`wrk -c${plan.connections}\`: ` +
-    `perf counts the raw_syscalls:sys_enter tracepoint on that thread (${plural(plan.perfRuns ?? 1, "run")} of ${plan.perfS} s: all calls / all requests, then the per-run spread; the thread runs at full speed), ` +
+    `perf counts the raw_syscalls:sys_enter tracepoint on that thread (${plural(plan.perfRuns, "run")} of ${plan.perfS} s: all calls / all requests, then the per-run spread; the thread runs at full speed), ` +
     `strace -c -p names them (${plan.straceS} s; strace stops the thread at every call, so it serves fewer requests per wake-up and batches differently). ` +
     `Idle: CPU of every thread of the server over ${plan.idleS} s, starting ${run.serverDefaults.spinBudgetMs} ms (the spin budget) after the last request. ` +
     `Peak RSS: VmHWM (nginx: master + worker).`

@@ -1,7 +1,6 @@
 // The harness's parsers and renderers, on captured tool output: no servers,
 // no timing. (The harness itself runs end to end in CI as `bun run bench --quick`.)
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseStrace } from "./strace.ts";
 import type { Timing } from "../bench/lib/hyperfine.ts";

@@ -6,11 +6,11 @@
 // same ratios per server CPU-second from the wrk matrix, where no server has a quota.
 import { CONN_MODES, type ConnMode } from "../lib/config.ts";
 import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
-import { connsOf, figure, has, layouts, ratio } from "../lib/rows.ts";
-import { fmt, fmtSpread } from "../lib/stats.ts";
+import { connsOf, has, layouts, ratio } from "../lib/rows.ts";
+import { fmtSpread } from "../lib/stats.ts";
 import { skipped, sweep, sweepPlan, type Row, type RowInfo, type RowRun, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
 import { table, targetLines } from "../report/md.ts";
-import { cell, clientBound, otherWork, rowList, serverCores, sizesLine, usPerReq } from "../report/rows.ts";
+import { cell, clientBound, otherWork, reqRatioTarget, rowList, serverCores, sizesLine, usPerReq } from "../report/rows.ts";
 import { matrix, matrixPerCpu } from "./matrix.ts";
 import { recordOf, type Done, type Phase, type Results, type Target } from "./phase.ts";
 
@@ -36,16 +36,6 @@ const QUOTA_WANTS: ReadonlyArray<{ conn: ConnMode; peer: "nginx" | "bun"; want: 
 
 const PEER_NAMES = { nginx: "nginx (1 worker)", bun: "Bun.serve" } as const;
 
-function quotaRatioTarget(p: SweepResult, conn: ConnMode, peer: "nginx" | "bun", want: number): Target {
-  const r = ratio(p, "batch", peer, conn);
-  const at = (key: string): string => fmt(figure(p, key, conn, (x) => x.rps).median);
-  return {
-    name: `quota, ${conn}: ringside batch vs ${PEER_NAMES[peer]}, req/s with half a CPU each`,
-    want: `>= ${want}x`,
-    got: r.n ? `${fmtSpread(r, "x")} (${at("batch")} vs ${at(peer)} req/s)` : "n/a",
-    met: r.n ? r.median >= want : null,
-  };
-}
 
 function quotaPickTarget(p: SweepResult): Target {
   const got = layouts(p, "default");
@@ -59,7 +49,9 @@ function quotaPickTarget(p: SweepResult): Target {
 
 export function quotaTargets(p: SweepResult): Target[] {
   const ratios = QUOTA_WANTS.filter((w) => has(p, "batch") && has(p, w.peer) && connsOf(p).includes(w.conn));
-  return [...ratios.map((w) => quotaRatioTarget(p, w.conn, w.peer, w.want)), ...(has(p, "default") ? [quotaPickTarget(p)] : [])];
+  const target = (w: (typeof QUOTA_WANTS)[number]): Target =>
+    reqRatioTarget(p, "batch", w.peer, w.conn, `quota, ${w.conn}: ringside batch vs ${PEER_NAMES[w.peer]}, req/s with half a CPU each`, w.want);
+  return [...ratios.map(target), ...(has(p, "default") ? [quotaPickTarget(p)] : [])];
 }
 
 // ---------------------------------------------------------------- report

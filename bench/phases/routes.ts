@@ -4,11 +4,11 @@
 // canned bytes; each held to half a CPU so that req/s is the server's cost.
 import { BATCH_1, CANNED_ROUTE, type ConnMode } from "../lib/config.ts";
 import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
-import { connsOf, cpuPerReq, figure, has, ratio } from "../lib/rows.ts";
-import { fmt, fmtSpread } from "../lib/stats.ts";
+import { connsOf, cpuPerReq, figure, has } from "../lib/rows.ts";
+import { fmtSpread } from "../lib/stats.ts";
 import { skipped, sweep, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
 import { table, targetLines } from "../report/md.ts";
-import { briefSizesLine } from "../report/rows.ts";
+import { briefSizesLine, reqRatioTarget } from "../report/rows.ts";
 import type { Done, Phase, Target } from "./phase.ts";
 
 const misses = Array.from({ length: 15 }, (_, i) => ["--route", `/miss-${i}/*=200 ${CANNED_ROUTE}`]).flat();
@@ -24,14 +24,7 @@ const ROUTES_ROWS: readonly Row[] = [
 const ROUTES_WANT = 0.97;
 
 function routesTarget(p: SweepResult, num: string, den: string, what: string, conn: ConnMode): Target {
-  const r = ratio(p, num, den, conn);
-  const at = (key: string): string => fmt(figure(p, key, conn, (x) => x.rps).median);
-  return {
-    name: `routes, ${conn}: ${what}, req/s with half a CPU each`,
-    want: `>= ${ROUTES_WANT}x (within 3%)`,
-    got: r.n ? `${fmtSpread(r, "x")} (${at(num)} vs ${at(den)} req/s)` : "n/a",
-    met: r.n ? r.median >= ROUTES_WANT : null,
-  };
+  return reqRatioTarget(p, num, den, conn, `routes, ${conn}: ${what}, req/s with half a CPU each`, ROUTES_WANT, `>= ${ROUTES_WANT}x (within 3%)`);
 }
 
 export function routesTargets(p: SweepResult): Target[] {

@@ -1,9 +1,10 @@
 // Markdown parts that every phase of rows (lib/sweep.ts) shows the same way:
 // how it ran, its rows, where wrk was the ceiling, other work on the machine.
 import type { ConnMode } from "../lib/config.ts";
-import { cpuPerReq, connsOf, figure } from "../lib/rows.ts";
-import { fmtSpread, spread } from "../lib/stats.ts";
+import { cpuPerReq, connsOf, figure, ratio } from "../lib/rows.ts";
+import { fmt, fmtSpread, spread } from "../lib/stats.ts";
 import type { RowRun, SweepPlan, SweepResult } from "../lib/sweep.ts";
+import type { Target } from "../phases/phase.ts";
 import { plural } from "./md.ts";
 
 export const usPerReq = (r: RowRun): number => cpuPerReq(r) * 1e6;
@@ -49,4 +50,11 @@ export function clientBound(p: SweepResult): string[] {
   }
   if (!bound.length) return ["wrk's one thread stayed under 0.9 of a core in every row: no row's req/s is the client's ceiling.", ""];
   return [`**wrk's one thread is the ceiling** (>= 0.9 of a core) for: ${bound.join("; ")}. Those req/s are the client's limit; compare the server CPU per request there.`, ""];
+}
+
+/** A target on one row's req/s over another's, same rounds: met at `min` or more (n/a when either is missing). */
+export function reqRatioTarget(p: SweepResult, num: string, den: string, conn: ConnMode, name: string, min: number, want = `>= ${min}x`): Target {
+  const r = ratio(p, num, den, conn);
+  const at = (key: string): string => fmt(figure(p, key, conn, (x) => x.rps).median);
+  return { name, want, got: r.n ? `${fmtSpread(r, "x")} (${at(num)} vs ${at(den)} req/s)` : "n/a", met: r.n ? r.median >= min : null };
 }

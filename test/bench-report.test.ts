@@ -1,25 +1,32 @@
 // The harness's parsers and renderers, on captured tool output: no servers,
 // no timing. (The harness itself runs end to end in CI as `bun run bench --quick`.)
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseStrace } from "./strace.ts";
-import { parseProfile } from "../bench/cost.ts";
-import { footprintTargets } from "../bench/footprint-report.ts";
-import { parseBaseImages, parseInspect } from "../bench/image.ts";
-import { renderMarkdown } from "../bench/markdown.ts";
-import { parseMemory } from "../bench/memory.ts";
-import { parseRingMetrics, ringDelta } from "../bench/metrics.ts";
-import { budgetTargets, matrixPerCpu, quotaTargets, ratio, ringShares, ringsTargets } from "../bench/phase-report.ts";
-import { projections } from "../bench/projection.ts";
-import { delayFigures, routesTargets } from "../bench/routes-report.ts";
-import { derive } from "../bench/report.ts";
-import { BENCH, isCanned } from "../bench/servers.ts";
-import { ratioSpread, spread } from "../bench/stats.ts";
-import { renderChart } from "../bench/svg.ts";
-import type { Timing } from "../bench/hyperfine.ts";
-import type { FootprintResult, Memory, PhaseResult, Results, RowRun } from "../bench/types.ts";
-import { parseAb, parseWrk } from "../bench/wrk.ts";
+import type { Timing } from "../bench/lib/hyperfine.ts";
+import { parseBaseImages, parseInspect } from "../bench/lib/image.ts";
+import { parseMemory, type Memory } from "../bench/lib/memory.ts";
+import { parseRingMetrics, ringDelta } from "../bench/lib/metrics.ts";
+import { parseProfile } from "../bench/lib/perf.ts";
+import { ratio, ringShares } from "../bench/lib/rows.ts";
+import { BENCH, isCanned, serves } from "../bench/lib/servers.ts";
+import { ratioSpread, spread } from "../bench/lib/stats.ts";
+import type { RowRun, SweepResult } from "../bench/lib/sweep.ts";
+import { parseAb, parseWrk } from "../bench/lib/wrk.ts";
+import { budgetTargets } from "../bench/phases/budget.ts";
+import { cost } from "../bench/phases/cost.ts";
+import { delayFigures } from "../bench/phases/delay.ts";
+import { footprint, footprintTargets, type FootprintResult } from "../bench/phases/footprint.ts";
+import { PHASES, PHASE_NAMES } from "../bench/phases/index.ts";
+import { matrix, matrixPerCpu } from "../bench/phases/matrix.ts";
+import { recordOf, type Results } from "../bench/phases/phase.ts";
+import { quotaTargets } from "../bench/phases/quota.ts";
+import { projections, rings, ringsTargets } from "../bench/phases/rings.ts";
+import { routesTargets } from "../bench/phases/routes.ts";
+import { sizes, sizeText } from "../bench/phases/sizes.ts";
+import { chartOf, readResults } from "../bench/report/files.ts";
+import { renderMarkdown, targetsOf } from "../bench/report/markdown.ts";
+import { renderChart } from "../bench/report/svg.ts";
 
 const WRK = `Running 3s test @ http://127.0.0.1:41871/
   1 threads and 64 connections
@@ -101,6 +108,10 @@ test("isCanned accepts every peer's 200 with the 17-byte body and nothing else",
   expect(isCanned(`HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 17\r\n\r\n${body}`)).toBe(false);
   expect(isCanned(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\n${body}`)).toBe(false);
   expect(isCanned(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 16\r\n\r\nHave a nice day!`)).toBe(false);
+  // A body file's bytes (servers.ts bodyFile): all of them, and nothing after.
+  const kib = body.repeat(61).slice(0, 1024);
+  expect(serves(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1024\r\n\r\n${kib}`, kib)).toBe(true);
+  expect(serves(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1024\r\n\r\n${kib}x`, kib)).toBe(false);
 });
 
 test("renderChart: one bar per value, escaped labels, balanced tags", () => {
@@ -169,7 +180,7 @@ function run(row: string, conn: RowRun["conn"], round: number, rps: number, serv
 const info = (key: string, kind: "ringside" | "nginx" | "bun" = "ringside") => ({ key, label: key, kind, command: key, placement: "unpinned" });
 const shares = (a: number, b: number) => ({ perRing: [{ accepted: 32, requests: a }, { accepted: 32, requests: b }] });
 
-const RINGS: PhaseResult = {
+const RINGS: SweepResult = {
   rows: [info("ring1"), info("ring2"), info("nginx2", "nginx")],
   runs: [
     run("ring1", "keep-alive", 0, 100_000, 0.5, { perRing: [{ accepted: 64, requests: 100_000 }] }),
@@ -200,7 +211,7 @@ test("rings targets: CPU per request within 10% (median 1.12x: missed), every ri
 });
 
 test("routes targets within 3% (same-round ratios), and the delay table's added latency", () => {
-  const routes: PhaseResult = {
+  const routes: SweepResult = {
     rows: [info("none"), info("route1"), info("route16")],
     runs: [run("none", "keep-alive", 0, 100_000, 0.5), run("route1", "keep-alive", 0, 99_000, 0.5), run("route16", "keep-alive", 0, 95_000, 0.5)],
     blocks: [],
@@ -209,7 +220,7 @@ test("routes targets within 3% (same-round ratios), and the delay table's added 
   expect(sixteen).toMatchObject({ met: false });
   expect(sixteen?.got).toStartWith("0.96x");
   expect(one).toMatchObject({ met: true });
-  const delay: PhaseResult = {
+  const delay: SweepResult = {
     rows: [info("delay0"), info("delay10")],
     runs: [run("delay0", "keep-alive", 0, 200_000, 0.5, { p50Ms: 0.2, p99Ms: 0.4 }), run("delay10", "keep-alive", 0, 6000, 0.1, { p50Ms: 10.3, p99Ms: 11.2 })],
     blocks: [],
@@ -218,6 +229,32 @@ test("routes targets within 3% (same-round ratios), and the delay table's added 
     { askedMs: 0, p50Ms: 0.2, p99Ms: 0.4, rps: 200_000 },
     { askedMs: 10, p50Ms: 10.3, p99Ms: 11.2, rps: 6000 },
   ]);
+});
+
+test("sizes: ringside against each peer at every body size, same rounds; CPU per body byte in the section", () => {
+  const p: SweepResult = {
+    rows: [info("ringside/17"), info("nginx/17", "nginx"), info("bun/17", "bun"), info("ringside/1048576"), info("nginx/1048576", "nginx"), info("bun/1048576", "bun")],
+    runs: [
+      run("ringside/17", "keep-alive", 0, 60_000, 0.5),
+      run("nginx/17", "keep-alive", 0, 20_000, 0.5),
+      run("bun/17", "keep-alive", 0, 40_000, 0.5),
+      run("ringside/1048576", "keep-alive", 0, 1000, 0.5),
+      run("nginx/1048576", "keep-alive", 0, 800, 0.5),
+      run("bun/1048576", "keep-alive", 0, 1100, 0.5),
+    ],
+    blocks: [],
+  };
+  const done = { plan: { ...sizes.plan(false), bytes: [17, 1 << 20] }, result: p };
+  const [vsBun, vsNginx] = sizes.targets(done, stored("2026-11-22-vm.json"));
+  expect(vsBun).toMatchObject({ met: false, got: "17 B 1.5x; 1 MiB 0.909x" });
+  expect(vsNginx).toMatchObject({ met: true, got: "17 B 3x; 1 MiB 1.25x" });
+  const md = sizes.section(done, stored("2026-11-22-vm.json")).join("\n");
+  // 0.5 s of CPU over 1000 responses of 1 MiB: 0.477 ns per body byte.
+  expect(md).toContain("| 1 MiB | ringside batch | 1000 | 1.25x | 0.909x | 1049 | 0.5 | 500 µs | 0.477 ns |");
+  expect([17, 1024, 16384, 262144, 1 << 20].map(sizeText)).toEqual(["17 B", "1 KiB", "16 KiB", "256 KiB", "1 MiB"]);
+  const skipped = { ...done, result: { rows: [], runs: [], blocks: [], skipped: "no CPU quota can be made here" } };
+  expect(sizes.targets(skipped, stored("2026-11-22-vm.json"))).toEqual([]);
+  expect(sizes.section(skipped, stored("2026-11-22-vm.json"))).toContain("Skipped: no CPU quota can be made here.");
 });
 
 test("projection: 16 / CPU per request, capped by a 10 GbE NIC, with the client cores it needs", () => {
@@ -231,7 +268,7 @@ test("projection: 16 / CPU per request, capped by a 10 GbE NIC, with the client 
 });
 
 test("quota and budget targets: ratios to the rows measured in the same round", () => {
-  const quota: PhaseResult = {
+  const quota: SweepResult = {
     rows: [info("nginx", "nginx"), info("batch"), info("default")],
     runs: [run("nginx", "keep-alive", 0, 50_000, 0.5), run("batch", "keep-alive", 0, 75_000, 0.5), run("default", "keep-alive", 0, 74_000, 0.5)],
     blocks: [{ round: 0, row: "default", conn: "keep-alive", counters: {}, exitCode: 0, clientRequests: 1, layout: { mode: "batch", rings: 1, auto: "1 CPU, quota 0.5" } }],
@@ -240,7 +277,7 @@ test("quota and budget targets: ratios to the rows measured in the same round", 
   expect(ka).toMatchObject({ want: ">= 1.4x", met: true });
   expect(ka?.got).toStartWith("1.5x");
   expect(pick).toMatchObject({ met: true, got: "batch/1 (auto: 1 CPU, quota 0.5)" });
-  const budget: PhaseResult = {
+  const budget: SweepResult = {
     rows: [],
     runs: [run("taskset/default", "close", 0, 96, 0.1), run("taskset/batch", "close", 0, 100, 0.1), run("quota/default", "close", 0, 50, 0.1), run("quota/nginx", "close", 0, 40, 0.1), run("quota/batch-1", "close", 0, 49, 0.1)],
     blocks: [],
@@ -249,24 +286,55 @@ test("quota and budget targets: ratios to the rows measured in the same round", 
   expect(budgetTargets({ ...budget, runs: budget.runs.map((x) => (x.row === "taskset/default" ? { ...x, rps: 90 } : x)) })[0]?.met).toBe(false);
 });
 
-test("a stored report without the new phases renders; with them, their sections appear", () => {
-  const stored = JSON.parse(readFileSync(join(BENCH, "results", "2026-11-22-vm.json"), "utf8")) as Results;
-  stored.anomalies = stored.anomalies.filter((a) => !a.startsWith("SQPOLL accounting:"));
-  derive(stored);
-  const old = renderMarkdown(stored, "x.svg");
-  expect(old).toContain("## Throughput and latency: close");
-  expect(old).not.toContain("## Rings");
-  const withRings = { ...stored, rings: RINGS };
-  derive(withRings);
+/** A stored run, read as `--render` reads it (schema 1 files are upgraded to the phases' records). */
+const stored = (name: string): Results => readResults(join(BENCH, "results", name));
+/** A run with one phase's record more (or replaced). */
+const withRecord = (r: Results, name: string, plan: unknown, result: unknown): Results => ({ ...r, phases: { ...r.phases, [name]: { plan, result } } });
+
+test("a stored report without the newer phases renders; with them, their sections appear", () => {
+  const old = stored("2026-11-22-vm.json");
+  const md0 = renderMarkdown(old, "x.svg");
+  expect(md0).toContain("## Throughput and latency: close");
+  expect(md0).not.toContain("## Rings");
+  const withRings = withRecord(old, "rings", rings.plan(false), RINGS);
   const md = renderMarkdown(withRings, "x.svg");
   expect(md).toContain("## Rings: 1 and 2 rings");
   expect(md).toContain("**PROJECTION, not a measurement.**");
   expect(md.indexOf("## Rings")).toBeGreaterThan(md.indexOf("## Throughput and latency: pipelined"));
-  expect(withRings.targets.some((t) => t.name.startsWith("rings, keep-alive"))).toBe(true);
+  expect(targetsOf(withRings).some((t) => t.name.startsWith("rings, keep-alive"))).toBe(true);
   // Per CPU-second from the matrix: same rounds; a run with no CPU counted gives no figure, not 0x.
-  expect(matrixPerCpu(stored, "keep-alive", "nginx").n).toBe(3);
-  const zero = { ...stored, load: stored.load.map((l) => (l.server === "nginx" && l.conn === "close" ? { ...l, serverCpuS: 0 } : l)) };
+  const m = recordOf(matrix, old)!;
+  expect(matrixPerCpu(m, "keep-alive", "nginx").n).toBe(3);
+  const zero = { ...m, result: { ...m.result, runs: m.result.runs.map((l) => (l.server === "nginx" && l.conn === "close" ? { ...l, serverCpuS: 0 } : l)) } };
   expect(matrixPerCpu(zero, "close", "nginx").n).toBe(0);
+});
+
+test("the latest stored run (schema 1) becomes every phase's record; the report has each section, targets in registry order", () => {
+  const r = stored("2026-11-23-vm.json");
+  expect(r.schema).toBe(2);
+  expect(Object.keys(r.phases)).toEqual(["pinning", "matrix", "rings", "quota", "budget", "routes", "delay", "cold", "footprint", "cost"]);
+  expect(recordOf(cost, r)?.plan.batch).toEqual({ requests: 10_000, runs: 3 });
+  expect(recordOf(matrix, r)?.result.pinning).toBe("ring1-sq-free");
+  const md = renderMarkdown(r, "x.svg");
+  const headings = ["## Pinning", "## Throughput and latency: close", "## Rings", "## Quota", "## Budget check", "## Routes", "## Delay", "## Cold start (hyperfine)", "## Startup and footprint", "## Per-request cost", "## Machine and noise"];
+  const at = headings.map((h) => md.indexOf(h));
+  expect(at.every((i) => i > 0)).toBe(true);
+  expect([...at].sort((a, b) => a - b)).toEqual(at);
+  // Every target the run stored is still there, now in registry order (the matrix's first, the cost phase's last).
+  const names = targetsOf(r).map((t) => t.name);
+  expect([...names].sort()).toEqual(r.targets.map((t) => t.name).sort());
+  expect(names[0]).toStartWith("keep-alive: best ringside mode");
+  expect(names.at(-1)).toStartWith("RSS growth per idle keep-alive connection");
+  expect(chartOf(r)?.subtitle).toContain("pinning ring1-sq-free; median of 3");
+});
+
+test("the registry: unique names, a full and a quick plan each, one chart", () => {
+  expect(new Set(PHASE_NAMES).size).toBe(PHASES.length);
+  for (const p of PHASES) {
+    expect(p.plan(false)).toBeDefined();
+    expect(p.plan(true)).toBeDefined();
+  }
+  expect(PHASES.filter((p) => p.chart).map((p) => p.name)).toEqual(["matrix"]);
 });
 
 // ---------------------------------------------------------------- the startup and footprint phase
@@ -343,19 +411,20 @@ test("footprint targets: medians against Bun.serve's, pairs by start, the 15 ms 
 });
 
 test("the startup and footprint section: after the hyperfine cold start, its targets in the table; absent from older results", () => {
-  const stored = JSON.parse(readFileSync(join(BENCH, "results", "2026-11-22-vm.json"), "utf8")) as Results;
-  stored.anomalies = stored.anomalies.filter((a) => !a.startsWith("SQPOLL accounting:"));
-  derive(stored);
-  expect(renderMarkdown(stored, "x.svg")).not.toContain("Startup and footprint");
-  const withFp = { ...stored, footprint: FOOTPRINT };
-  derive(withFp);
+  const old = stored("2026-11-22-vm.json");
+  expect(renderMarkdown(old, "x.svg")).not.toContain("Startup and footprint");
+  const withFp = withRecord(old, "footprint", footprint.plan(false), FOOTPRINT);
   const md = renderMarkdown(withFp, "x.svg");
-  expect(md.indexOf("## Startup and footprint (issue 12)")).toBeGreaterThan(md.indexOf("## Cold start and a fixed batch"));
+  expect(md.indexOf("## Startup and footprint (issue 12)")).toBeGreaterThan(md.indexOf("## Cold start (hyperfine)"));
   expect(md).toContain("| Bun.serve | 1 | 33.0 MB | 4.0 MB | 29.0 MB | 34.0 MB |");
   expect(md).toContain("localhost/ringside:bench: 110.6 MB");
-  expect(withFp.targets.filter((t) => t.name.startsWith("startup:") || t.name.startsWith("footprint:"))).toHaveLength(5);
-  const only = { ...withFp, only: ["footprint"] };
-  derive(only);
-  expect(only.targets).toHaveLength(5);
-  expect(renderMarkdown(only, "x.svg")).toContain("## Startup and footprint (issue 12)");
+  expect(targetsOf(withFp).filter((t) => t.name.startsWith("startup:") || t.name.startsWith("footprint:"))).toHaveLength(5);
+  // An --only run has its phases' records alone: their targets and sections, no chart.
+  const only: Results = { ...withFp, only: ["footprint"], phases: { footprint: { plan: footprint.plan(true), result: FOOTPRINT } } };
+  expect(targetsOf(only)).toHaveLength(5);
+  expect(chartOf(only)).toBeUndefined();
+  const onlyMd = renderMarkdown(only);
+  expect(onlyMd).toContain("## Startup and footprint (issue 12)");
+  expect(onlyMd).not.toContain("## Throughput and latency");
+  expect(onlyMd).toContain("bun run bench --only footprint");
 });

@@ -1,0 +1,94 @@
+// --delay and a route's delay=: every response is held back at least that
+// long (by an io_uring timeout linked to its send), in every mode; pipelined
+// responses keep their order; SIGTERM drains delayed responses, and a drain
+// timeout that cuts them says how many. How precise the delay is under load
+// is a figure for the benchmark (bench/routes-phase.ts), not a test.
+import { describe, expect, test } from "bun:test";
+import { rawExchange, RawConn, startServer, stopClean } from "../lib/helpers.ts";
+import { summaryCounters } from "../lib/proc.ts";
+
+const get10 = (path: string): string => `GET ${path} HTTP/1.0\r\n\r\n`;
+const get11 = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
+
+/** One request; its response and how long it took, in ms. */
+async function timed(port: number, request: string): Promise<{ text: string; ms: number }> {
+  const t0 = performance.now();
+  const r = await rawExchange(port, [request]);
+  return { text: r.text, ms: performance.now() - t0 };
+}
+
+describe.each(["batch", "sqpoll", "spin"])("%s mode", (mode) => {
+  test("the default response and routes are held back by their delay; delay=0 opts a route out", async () => {
+    await using s = await startServer(["--mode", mode, "--rings", "1", "--delay", "150ms", "--route", "/slow=200 body=slow delay=400ms", "--route", "/now=200 body=now delay=0"]);
+    const [def, slow, now] = await Promise.all([timed(s.port, get10("/")), timed(s.port, get10("/slow")), timed(s.port, get10("/now"))]);
+    expect(def.text).toEndWith("Have a nice day!\n");
+    expect(slow.text).toEndWith("slow");
+    expect(now.text).toEndWith("now");
+    expect(def.ms).toBeGreaterThanOrEqual(149);
+    expect(slow.ms).toBeGreaterThanOrEqual(399);
+    const c = await stopClean(s);
+    expect(c).toMatchObject({ requests: 3, responses: 3, delayed: 2, delayed_cut: 0 });
+  });
+});
+
+test("pipelined requests with different delays are answered in order, none before its delay", async () => {
+  await using s = await startServer(["--keep-alive", "--route", "/slow=200 body=slow delay=300ms", "--route", "/fast=200 body=fast"]);
+  using conn = await RawConn.open(s.port);
+  const t0 = performance.now();
+  conn.write(get11("/slow") + get11("/fast") + get11("/slow"));
+  await conn.readBytes(1);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(299);
+  const text = await conn.readBytes(3 * 66);
+  expect([...text.matchAll(/\r\n\r\n(slow|fast)/g)].map((m) => m[1])).toEqual(["slow", "fast", "slow"]);
+  conn.close();
+  await stopClean(s);
+});
+
+test("a delay longer than --header-timeout still sends: the send's clock starts after the delay", async () => {
+  await using s = await startServer(["--header-timeout", "1s", "--delay", "1500ms"]);
+  const r = await timed(s.port, get10("/"));
+  expect(r.text).toEndWith("Have a nice day!\n");
+  expect(r.ms).toBeGreaterThanOrEqual(1499);
+  await stopClean(s);
+});
+
+test("SIGTERM during delayed responses: the drain sends every one of them", async () => {
+  await using s = await startServer(["--keep-alive", "--delay", "600ms"]);
+  const clients = Array.from({ length: 20 }, (_, i) => rawExchange(s.port, [i % 2 ? get10("/") : get11("/").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")]));
+  await Bun.sleep(150);
+  const stopped = s.stop();
+  const answers = await Promise.all(clients);
+  for (const a of answers) expect({ end: a.end, body: a.text.endsWith("Have a nice day!\n") }).toEqual({ end: "eof", body: true });
+  const { code, stdout, stderr } = await stopped;
+  expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  expect(summaryCounters(stdout)).toMatchObject({ requests: 20, responses: 20, delayed: 20, delayed_cut: 0 });
+});
+
+test("a drain timeout shorter than the delay cuts the delayed responses and says how many", async () => {
+  await using s = await startServer(["--delay", "10s", "--drain-timeout", "200ms"]);
+  const clients = Array.from({ length: 5 }, () => rawExchange(s.port, [get10("/")], { timeoutMs: 5_000 }));
+  await Bun.sleep(150);
+  const { code, stdout, stderr } = await s.stop();
+  for (const a of await Promise.all(clients)) expect({ text: a.text, end: a.end === "timeout" ? "timeout" : "closed" }).toEqual({ text: "", end: "closed" });
+  expect(code).toBe(0);
+  expect(stderr).toMatch(/^ringside: warn: 5 delayed responses were not sent: the drain timeout \(200 ms\) ended before their delay delayed_cut=5\n$/);
+  expect(summaryCounters(stdout)).toMatchObject({ requests: 5, responses: 0, delayed: 5, delayed_cut: 5, active: 0 });
+});
+
+test("clients that leave during their delay free their slots; the server keeps serving", async () => {
+  await using s = await startServer(["--delay", "300ms", "--max-connections", "4", "--rings", "1"]);
+  for (let round = 0; round < 3; round++) {
+    const leaving = await Promise.all(Array.from({ length: 4 }, async () => {
+      const c = await RawConn.open(s.port);
+      c.write(get10("/"));
+      return c;
+    }));
+    await Bun.sleep(50);
+    for (const c of leaving) c.reset();
+  }
+  const r = await timed(s.port, get10("/"));
+  expect(r.text).toEndWith("Have a nice day!\n");
+  const c = await stopClean(s);
+  expect(c.active).toBe(0);
+  expect(c.requests).toBe(13);
+});

@@ -7,7 +7,7 @@ import { combineCounts, countSyscalls, idleCpu, perfAvailable, profile } from ".
 import { idleFootprint } from "./footprint.ts";
 import { batch, validateBatch } from "./hyperfine.ts";
 import { affinity, block, checkWrk, log, type Ctx } from "./measure.ts";
-import { kb, softLimit } from "../test/proc.ts";
+import { kb, softLimit } from "../test/lib/proc.ts";
 import { spawn, stopChild } from "./proc.ts";
 import type { Server } from "./servers.ts";
 import type { CostResult } from "./types.ts";

@@ -4,10 +4,10 @@
 // load, and peak RSS.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { runSeconds, tasks, waitFor } from "../test/proc.ts";
+import { runSeconds, tasks, waitFor } from "../test/lib/proc.ts";
 import { run, spawn, stopChild } from "./proc.ts";
 import { spread, type Spread } from "./stats.ts";
-import { parseStrace, type StraceTable } from "../test/strace.ts";
+import { parseStrace, type StraceTable } from "../test/lib/strace.ts";
 
 export interface SyscallCount {
   tool: "perf" | "strace";

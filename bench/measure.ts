@@ -2,7 +2,7 @@
 // server's CPU over it, and a server's lifetime (block) with ringside's
 // counters checked against what the clients saw.
 import { isRing, keepsAlive, variant, type ConnMode, type Pinning, type ServerName, type Sizes } from "./config.ts";
-import { cpuSeconds, statusField, tasks } from "../test/proc.ts";
+import { cpuSeconds, statusField, tasks } from "../test/lib/proc.ts";
 import type { Monitor } from "./monitor.ts";
 import { startServer, type Running, type Server, type StopInfo } from "./servers.ts";
 import { systemCpu } from "./monitor.ts";

@@ -3,7 +3,7 @@
 // another settle. VmRSS = RssAnon + RssFile + RssShmem: for a Bun process most
 // of it is RssFile, pages of the bun binary itself (shared with every other
 // Bun process, and reclaimable), so the parts say more than the total.
-import { readText } from "../test/proc.ts";
+import { readText } from "../test/lib/proc.ts";
 import { STARTUP_KEYS, type FootprintSizes, type StartupKey } from "./config.ts";
 import { checkStop, checkWrk, log, type Ctx } from "./measure.ts";
 import { CLI, launchBun, launchNginx, launchRingside, type Running } from "./servers.ts";

@@ -5,7 +5,7 @@
 // Bun.serve (1 process), ringside in each explicit mode (1 ring), and ringside's
 // default, which must pick batch with 1 ring from that quota.
 import { availableParallelism } from "node:os";
-import { quotaUnavailable } from "../test/cgroup.ts";
+import { quotaUnavailable } from "../test/lib/cgroup.ts";
 import type { PhaseSizes } from "./config.ts";
 import type { Ctx } from "./measure.ts";
 import { sweep, type Row } from "./sweep.ts";

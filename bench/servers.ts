@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { BODY, isRing, keepsAlive, type Pinning, type RingMode, type Variant } from "./config.ts";
-import { alive, children, findTask, isRingThread, isSqpollThread, parseStartup, readText, summaryCounters, tasks, waitFor, type Startup } from "../test/proc.ts";
+import { alive, children, findTask, isRingThread, isSqpollThread, parseStartup, readText, summaryCounters, tasks, waitFor, type Startup } from "../test/lib/proc.ts";
 import { spawn, stopChild, trackStray, untrackStray, type Child } from "./proc.ts";
 
 export const BENCH = import.meta.dir;

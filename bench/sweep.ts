@@ -3,7 +3,7 @@
 // placed with taskset and optionally held to a cgroup CPU quota, measured
 // side by side: for each round, for each connection mode, every row in turn,
 // one server start each (warm-up, then one wrk run).
-import { cpuQuota, type CpuQuota } from "../test/cgroup.ts";
+import { cpuQuota, type CpuQuota } from "../test/lib/cgroup.ts";
 import { keepsAlive, type ConnMode, type PhaseSizes } from "./config.ts";
 import { checkStop, checkWrk, loadOnce, log, retrying, type Ctx } from "./measure.ts";
 import { ringDelta, scrapeRings, type RingShare } from "./metrics.ts";

@@ -13,7 +13,7 @@ export function usage(version: string): string {
     "",
     "usage: bun run serve [options]",
     "",
-    "Durations take ms, s or m (250ms, 5s, 1m).",
+    "Durations take ms, s, m or h (250ms, 5s, 1m, 1h).",
     "Flags override environment variables.",
     "",
     ...rows,

@@ -128,7 +128,7 @@ export async function resolveRoute(input: RouteInput, what: string, shared: { he
   checkDistinctHeaders(headers, what);
   const delayMs = input.delay === undefined ? shared.delayMs : typeof input.delay === "number" ? input.delay : durationMs(input.delay, "ms");
   if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > shared.maxDelayMs) {
-    throw usageError(`${what}: delay '${input.delay}' must be a duration like 250ms, 2s or 1m (0 to ${shared.maxDelayMs} ms)`);
+    throw usageError(`${what}: delay '${input.delay}' must be a duration like 250ms, 2s, 1m or 1h (0 to ${shared.maxDelayMs} ms)`);
   }
   return { path, prefix, response: { status, reason, contentType, headers, body }, delayMs, what };
 }

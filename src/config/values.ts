@@ -24,10 +24,10 @@ function parseCount(o: OptionSpec, text: string, label: string): number | "auto"
   return Number(t);
 }
 
-/** "250ms", "5s", "1m", or a bare number in `unit`: milliseconds, NaN if none of these. */
+/** "250ms", "5s", "1m", "1h", or a bare number in `unit`: milliseconds, NaN if none of these. */
 export function durationMs(text: string, unit: "ms" | "s"): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  const scale = { ms: 1, s: 1000, m: 60_000 }[(m?.[2] ?? unit) as "ms" | "s" | "m"];
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? unit) as "ms" | "s" | "m" | "h"];
   return m ? Math.round(Number(m[1]) * scale) : NaN;
 }
 
@@ -38,7 +38,7 @@ function parseDuration(o: OptionSpec, text: string, label: string): number | str
   const ms = durationMs(t, o.unit!);
   if (!Number.isFinite(ms) || ms < o.min! || ms > o.max!) {
     const forever = o.forever ? ` or '${o.forever.word}'` : "";
-    throw usageError(`${label} must be a duration like 250ms, 5s or 1m (${o.min}ms to ${o.max}ms)${forever}, got '${text}'`);
+    throw usageError(`${label} must be a duration like 250ms, 5s, 1m or 1h (${o.min}ms to ${o.max}ms)${forever}, got '${text}'`);
   }
   return ms;
 }

@@ -4,6 +4,9 @@
 // timeout that cuts them says how many. How precise the delay is under load
 // is a figure for the benchmark (bench/routes-phase.ts), not a test.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { rawExchange, RawConn, startServer, stopClean } from "../lib/helpers.ts";
 import { summaryCounters } from "../lib/proc.ts";
 
@@ -62,6 +65,18 @@ test("SIGTERM during delayed responses: the drain sends every one of them", asyn
   const { code, stdout, stderr } = await stopped;
   expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   expect(summaryCounters(stdout)).toMatchObject({ requests: 20, responses: 20, delayed: 20, delayed_cut: 0 });
+});
+
+test("an hour is the longest delay, inclusive, and 1h says it: --delay, RINGSIDE_DELAY, delay= and a routes file", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "ringside-")), "routes.json");
+  writeFileSync(file, JSON.stringify([{ path: "/file", delay: "1h" }]));
+  const routes = ["--routes", file, "--route", "/hour=200 delay=1h", "--route", "/now=200 body=now delay=0"];
+  for (const [args, env] of [[["--delay", "1h", ...routes], {}], [routes, { RINGSIDE_DELAY: "1h" }]] as const) {
+    await using s = await startServer([...args], env);
+    expect(s.startup.fields.delay_ms).toBe("3600000");
+    expect((await rawExchange(s.port, [get10("/now")])).text).toEndWith("now");
+    await stopClean(s);
+  }
 });
 
 test("a drain timeout shorter than the delay cuts the delayed responses and says how many", async () => {

@@ -24,7 +24,7 @@ describe("usage errors exit 2 with one line", () => {
     ["body and body file", ["--body", "x", "--body-file", "package.json"], {}, /--body and --body-file conflict/],
     ["bad mode", ["--mode", "turbo"], {}, /--mode must be one of auto, spin, sqpoll, batch, got 'turbo'/],
     ["bad host", ["--host", "example.com"], {}, /--host must be a numeric IPv4 or IPv6 address/],
-    ["bad duration", ["--drain-timeout", "soon"], {}, /--drain-timeout must be a duration like 250ms, 5s or 1m/],
+    ["bad duration", ["--drain-timeout", "soon"], {}, /--drain-timeout must be a duration like 250ms, 5s, 1m or 1h/],
     ["bad spin budget", ["--spin-budget=-5"], {}, /--spin-budget must be a duration .*or 'forever', got '-5'/],
     ["negative value without =", ["--port", "-1"], {}, /--port value starts with '-': write --port=VALUE/],
     ["flag without its value", ["--mode"], {}, /--mode needs a value; see --help/],
@@ -54,6 +54,8 @@ describe("usage errors exit 2 with one line", () => {
     ["routes file not an array", ["--routes", "package.json"], {}, /--routes 'package.json' is not a JSON array of routes/],
     ["preset unknown", ["--preset", "nginx"], {}, /--preset must be one of none, default-backend, got 'nginx'/],
     ["delay too long", ["--delay", "61m"], {}, /--delay must be a duration .*\(0ms to 3600000ms\), got '61m'/],
+    ["delay over an hour, in hours", ["--delay", "1.01h"], {}, /--delay must be a duration like 250ms, 5s, 1m or 1h \(0ms to 3600000ms\), got '1.01h'/],
+    ["route delay over an hour", ["--route", "/a delay=2h"], {}, /--route '\/a delay=2h': delay '2h' must be a duration like 250ms, 2s, 1m or 1h \(0 to 3600000 ms\)/],
   ];
   test.each(cases)("%s", async (_name, args, env, message) => {
     const r = await runCli(["--host", "127.0.0.1", ...args], env);

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rawExchange, RawConn, startServer, stopClean } from "../lib/helpers.ts";
+import { errorResponse, rawExchange, RawConn, startServer, stopClean, waitForStats } from "../lib/helpers.ts";
 import { summaryCounters } from "../lib/proc.ts";
 
 const get10 = (path: string): string => `GET ${path} HTTP/1.0\r\n\r\n`;
@@ -77,6 +77,16 @@ test("an hour is the longest delay, inclusive, and 1h says it: --delay, RINGSIDE
     expect((await rawExchange(s.port, [get10("/now")])).text).toEndWith("now");
     await stopClean(s);
   }
+});
+
+test("error responses are not held back: with --delay 1h a bad request gets its 400, and a good one waits", async () => {
+  await using s = await startServer(["--delay", "1h", "--stats-interval", "50ms"]);
+  const bad = await rawExchange(s.port, ["\x16\x03\x01 not http\r\n\r\n"]);
+  expect({ text: bad.text, end: bad.end }).toEqual({ text: errorResponse(400), end: "eof" });
+  using good = await RawConn.open(s.port);
+  good.write(get10("/"));
+  const c = await waitForStats(s, "the good request held back", (c) => c.delayed === 1);
+  expect({ responses: c.responses, bad_requests: c.bad_requests, length: good.length }).toEqual({ responses: 1, bad_requests: 1, length: 0 });
 });
 
 test("a drain timeout shorter than the delay cuts the delayed responses and says how many", async () => {

@@ -74,6 +74,12 @@ test("--help lists every flag and exits 0", async () => {
   }
 });
 
+test("--help says what --delay holds back: responses to complete requests, not error responses", async () => {
+  const r = await runCli(["--help"]);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(r.stdout).toContain("\n  --delay DURATION\n      hold every response to a complete request back this long (error responses go at once; ");
+});
+
 test("--version prints the package version", async () => {
   const r = await runCli(["--version"]);
   const pkg = (await Bun.file(join(ROOT, "package.json")).json()) as { version: string };

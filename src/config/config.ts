@@ -39,7 +39,7 @@ async function defaultResponse({ values: v, given }: Flags): Promise<ResponseSpe
   const explicit = given.has("body") || given.has("body-file");
   if (bodyless(status) && explicit && body.length) throw usageError(`--status ${status} responses carry no body: drop --body/--body-file`);
   const contentType = validateContentType(v["content-type"]);
-  const headers = v.header.map((h) => validateHeader(h.text));
+  const headers = v.header.map((h) => validateHeader(h.text, h.source));
   return { status, reason, contentType, headers, body: bodyless(status) ? new Uint8Array(0) : body };
 }
 
@@ -48,7 +48,7 @@ async function defaultResponse({ values: v, given }: Flags): Promise<ResponseSpe
 async function readRoutes(v: FlagValues, response: ResponseSpec): Promise<Route[]> {
   const given = [
     ...(v.routes === undefined ? [] : await readRoutesFile(v.routes)),
-    ...v.route.map(({ text }) => ({ input: parseRouteText(text, `--route '${text}'`), what: `--route '${text}'` })),
+    ...v.route.map(({ text, source }) => ({ input: parseRouteText(text, `${source} '${text}'`), what: `${source} '${text}'` })),
   ];
   const shared = { headers: response.headers, delayMs: v.delay, maxDelayMs: spec("delay").max! };
   const routes = await Promise.all(given.map(({ input, what }) => resolveRoute(input, what, shared)));

@@ -19,9 +19,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const OWNED = new Set(["content-length", "connection", "transfer-encoding", "content-type", "keep-alive"]);
 
-/** An extra header line checked; `what` names its source in the message
- * ("--header", or a route's "--route '/x header=...': header"). */
-export function validateHeader(line: string, what = "--header"): string {
+/** An extra header line checked. `what` names its source in the message
+ * ("--header", "RINGSIDE_HEADERS line 2", or a route's "--route '/x
+ * header=...': header"); `typeFix`, what sets a Content-type there instead. */
+export function validateHeader(line: string, what: string, typeFix = "--content-type"): string {
   const colon = line.indexOf(":");
   const name = colon > 0 ? line.slice(0, colon) : "";
   const value = line.slice(colon + 1).trim();
@@ -29,7 +30,7 @@ export function validateHeader(line: string, what = "--header"): string {
     throw usageError(`${what} '${line}' is not 'Name: value' (a token name, no control characters)`);
   }
   if (OWNED.has(name.toLowerCase())) {
-    const fix = name.toLowerCase() === "content-type" ? `use ${what === "--header" ? "--content-type" : "type="}` : "the server sets it";
+    const fix = name.toLowerCase() === "content-type" ? `use ${typeFix}` : "the server sets it";
     throw usageError(`${what} ${name} cannot be set: ${fix}`);
   }
   return `${name}: ${value}`;

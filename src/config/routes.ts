@@ -124,7 +124,7 @@ export async function resolveRoute(input: RouteInput, what: string, shared: { he
   if (bodyless(status) && explicitBody) throw usageError(`${what}: status ${status} responses carry no body: drop body/body-file`);
   const body = bodyless(status) ? new Uint8Array(0) : await routeBody(input, what, reason);
   const contentType = validateContentType(input.type ?? "text/plain", `${what}: type`);
-  const headers = [...shared.headers, ...input.header.map((h) => validateHeader(h, `${what}: header`))];
+  const headers = [...shared.headers, ...input.header.map((h) => validateHeader(h, `${what}: header`, "type="))];
   checkDistinctHeaders(headers, what);
   const delayMs = input.delay === undefined ? shared.delayMs : typeof input.delay === "number" ? input.delay : durationMs(input.delay, "ms");
   if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > shared.maxDelayMs) {

@@ -133,11 +133,13 @@ export async function resolveRoute(input: RouteInput, what: string, shared: { he
   return { path, prefix, response: { status, reason, contentType, headers, body }, delayMs, what };
 }
 
-/** Two routes for the same path (both exact, or both prefix) would leave one dead. */
+/** Two routes for the same path (both exact, or both prefix) would leave
+ * one dead; the message says where each was given. */
 export function checkDistinctRoutes(routes: Route[]): void {
-  const seen = new Set<string>();
+  const seen = new Map<string, Route>();
   for (const r of routes) {
-    if (seen.has(routeLabel(r))) throw usageError(`route ${routeLabel(r)} is given twice: keep one of them`);
-    seen.add(routeLabel(r));
+    const first = seen.get(routeLabel(r));
+    if (first) throw usageError(`route ${routeLabel(r)} is given twice (${first.what}, and ${r.what}): keep one of them`);
+    seen.set(routeLabel(r), r);
   }
 }

@@ -1,8 +1,19 @@
 // What a user who gets something wrong sees: one line naming the input and
 // the fix, the right exit code, never a stack trace.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, runCli, startServer } from "../lib/helpers.ts";
+
+/** A routes file whose third route is /x, and one that gives /y twice. */
+const DIR = mkdtempSync(join(tmpdir(), "ringside-cli-"));
+afterAll(() => rmSync(DIR, { recursive: true }));
+const ROUTES_FILE = join(DIR, "routes.json");
+writeFileSync(ROUTES_FILE, JSON.stringify([{ path: "/a" }, { path: "/b/*" }, { path: "/x", status: 204 }]));
+const TWICE_FILE = join(DIR, "twice.json");
+writeFileSync(TWICE_FILE, JSON.stringify([{ path: "/y" }, { path: "/z" }, { path: "/y", body: "again" }]));
+const quoted = (s: string): string => s.replace(/[.*?()[\]/\\]/g, "\\$&");
 
 const expectOneLine = (stderr: string, pattern: RegExp) => {
   const lines = stderr.trimEnd().split("\n");
@@ -45,7 +56,10 @@ describe("usage errors exit 2 with one line", () => {
     ["route attribute unknown", ["--route", "/a=200 colour=red"], {}, /unknown attribute 'colour': use body, body-file, type, header, delay/],
     ["route quote unterminated", ["--route", '/a body="open'], {}, /cannot read 'body="open': attributes are key=value or key="value with spaces"/],
     ["route body on a 204", ["--route", "/a=204 body=x"], {}, /status 204 responses carry no body/],
-    ["route given twice", ["--route", "/a", "--route", "/a=404"], {}, /route \/a is given twice/],
+    ["route given twice", ["--route", "/a", "--route", "/a=404"], {}, /^ringside: error: route \/a is given twice \(--route '\/a', and --route '\/a=404'\): keep one of them$/],
+    ["route given twice, in a routes file and by --route", ["--routes", ROUTES_FILE, "--route", "/x=404"], {}, new RegExp(`^ringside: error: route /x is given twice \\(--routes '${quoted(ROUTES_FILE)}': route 3, and --route '/x=404'\\): keep one of them$`)],
+    ["route given twice in one routes file", ["--routes", TWICE_FILE], {}, new RegExp(`^ringside: error: route /y is given twice \\(--routes '${quoted(TWICE_FILE)}': route 1, and --routes '${quoted(TWICE_FILE)}': route 3\\): keep one of them$`)],
+    ["route given twice, in RINGSIDE_ROUTES and a routes file", ["--routes", ROUTES_FILE], { RINGSIDE_ROUTES: "/c\n/b/*=503" }, new RegExp(`^ringside: error: route /b/\\* is given twice \\(--routes '${quoted(ROUTES_FILE)}': route 2, and RINGSIDE_ROUTES line 2 '/b/\\*=503'\\): keep one of them$`)],
     ["route delay not a duration", ["--route", "/a delay=soon"], {}, /delay 'soon' must be a duration/],
     ["route header the server owns", ["--route", '/a header="Content-Length: 1"'], {}, /header Content-Length cannot be set: the server sets it/],
     ["route header also in --header", ["--header", "X-A: 1", "--route", '/a header="X-A: 2"'], {}, /header X-A is given twice \(--header applies to every response\)/],

@@ -42,7 +42,7 @@ const TABLE = [
   { flag: "rings", kind: "count", env: "RINGSIDE_RINGS", def: "auto", min: 1, max: 256, arg: "N|auto", help: "ring threads, each with its own io_uring and listening socket (SO_REUSEPORT); auto: one per CPU of the budget in batch mode, one per 2 CPUs (1 left over) in spin mode" },
   { flag: "keep-alive", kind: "bool", env: "RINGSIDE_KEEP_ALIVE", native: "keep_alive", help: "persistent HTTP/1.1 connections and pipelining (default: HTTP/1.0, close after each response)" },
   { flag: "body", kind: "string", env: "RINGSIDE_BODY", def: DEFAULT_BODY, shown: JSON.stringify(DEFAULT_BODY).slice(1, -1), arg: "TEXT", help: "response body (the default response: every path no --route matches)" },
-  { flag: "body-file", kind: "string", env: "RINGSIDE_BODY_FILE", arg: "PATH", help: "response body read from a file (instead of --body)" },
+  { flag: "body-file", kind: "string", env: "RINGSIDE_BODY_FILE", arg: "PATH", help: "response body read from a regular file, 64 MiB at most (instead of --body)" },
   { flag: "status", kind: "int", env: "RINGSIDE_STATUS", def: "200", min: 200, max: 599, help: "default response's status code; the reason phrase is the standard one" },
   { flag: "content-type", kind: "string", env: "RINGSIDE_CONTENT_TYPE", def: "text/html", arg: "TYPE", help: "Content-type of the default response" },
   { flag: "preset", kind: "choice", env: "RINGSIDE_PRESET", def: "none", choices: ["none", "default-backend"], help: "default-backend: the ingress default-backend contract, 404 'default backend - 404' on every path and 200 'ok' on /healthz (flags given still win)" },

@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import { usageError } from "../lib/errors.ts";
 
 export interface Budget {
-  /** CPUs this process may run on. */
+  /** CPUs this process may run on (its affinity mask). */
   affinity: number;
   /** The cgroup's quota in CPUs, if it has one. */
   quota?: number;
@@ -83,6 +83,24 @@ export async function cgroupQuota(): Promise<number | undefined> {
   return quotas.length ? Math.min(...quotas) : undefined;
 }
 
+/** How many CPUs a list like "0-3,8" names. */
+function countCpus(list: string): number {
+  return list.split(",").reduce((n, part) => {
+    const [lo, hi = lo] = part.split("-").map(Number);
+    return n + hi! - lo! + 1;
+  }, 0);
+}
+
+/** The CPUs this process may run on: its affinity mask as the kernel keeps
+ * it (sched_getaffinity), from /proc. Not availableParallelism(): Bun folds
+ * the cgroup quota into that, which would count the quota twice and call it
+ * affinity. Without /proc, that is the best there is. */
+async function affinityCpus(): Promise<number> {
+  const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec((await read("/proc/self/status")) ?? "")?.[1];
+  const n = list ? countCpus(list) : NaN;
+  return n > 0 ? n : availableParallelism();
+}
+
 /** This process's CPU budget. RINGSIDE_TEST_CPU_BUDGET=N stands in for it:
  * for tests only, to see what a bigger machine would get. */
 export async function readBudget(env: Record<string, string | undefined> = process.env): Promise<Budget> {
@@ -92,7 +110,6 @@ export async function readBudget(env: Record<string, string | undefined> = proce
     if (!(cpus > 0)) throw usageError(`RINGSIDE_TEST_CPU_BUDGET must be a positive number of CPUs, got '${fake}'`);
     return { affinity: Math.ceil(cpus), cpus, fake: true };
   }
-  const affinity = availableParallelism();
-  const quota = await cgroupQuota();
+  const [affinity, quota] = await Promise.all([affinityCpus(), cgroupQuota()]);
   return { affinity, quota, cpus: Math.min(affinity, quota ?? Infinity) };
 }

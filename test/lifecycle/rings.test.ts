@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { availableParallelism } from "node:os";
 import { cpuQuota, quotaUnavailable } from "../lib/cgroup.ts";
 import { CLI, DEFAULT_RESPONSE, rawExchange, startServer } from "../lib/helpers.ts";
-import { parseStartup, spawnCaptured, summaryCounters, tasks, waitFor, type Captured } from "../lib/proc.ts";
+import { parseStartup, runToEnd, spawnCaptured, statusField, summaryCounters, tasks, waitFor, type Captured } from "../lib/proc.ts";
 
 const SERVE = ["bun", CLI, "--host", "127.0.0.1", "--port", "0"];
 
@@ -28,6 +28,13 @@ async function startupOf(cmd: string[], env: Record<string, string> = {}): Promi
   }
 }
 
+/** How many CPUs a list like "0-1,4" names. */
+const cpuCount = (list: string): number =>
+  list.split(",").reduce((n, part) => {
+    const [lo, hi = lo] = part.split("-").map(Number);
+    return n + hi! - lo! + 1;
+  }, 0);
+
 const layout = (line: string): string => /mode=(\w+) rings=(\d+)/.exec(line)!.slice(1).join("/");
 
 describe("--mode auto and --rings auto, from the CPU budget", () => {
@@ -38,12 +45,19 @@ describe("--mode auto and --rings auto, from the CPU budget", () => {
   });
 
   const noQuota = quotaUnavailable();
-  test.skipIf(noQuota !== undefined)(`a cgroup quota of half a CPU: batch, 1 ring${noQuota ? ` (skipped: ${noQuota})` : ""}`, async () => {
+  test.skipIf(noQuota !== undefined)(`a cgroup quota of half a CPU: batch, 1 ring; the CPUs it may run on and the quota said apart${noQuota ? ` (skipped: ${noQuota})` : ""}`, async () => {
+    // The server inherits this process's affinity: the quota must not be counted in it.
+    const affinity = cpuCount(statusField(process.pid, "Cpus_allowed_list")!);
+    const cpus = `${affinity} CPU${affinity === 1 ? "" : "s"}`;
     const quota = cpuQuota("ringside-test-quota", 0.5);
     try {
       const line = await startupOf(quota.wrap(SERVE));
       expect(layout(line)).toBe("batch/1");
-      expect(line).toMatch(/ auto="\d+ CPUs?, quota 0\.5; spin needs 3; 1 ring" /);
+      expect(line).toContain(` auto="${cpus}, quota 0.5; spin needs 3; 1 ring" `);
+      const doctor = await runToEnd(quota.wrap(["bun", CLI, "--doctor"]));
+      expect(doctor.stdout).toMatch(new RegExp(`^cpus: +${affinity} to run on \\(affinity\\), cgroup quota 0\\.50: a budget of 0\\.5$`, "m"));
+      expect(doctor.stdout).toMatch(new RegExp(`^recommended mode: +batch, 1 ring: auto: ${cpus}, quota 0\\.5; spin needs 3; 1 ring$`, "m"));
+      expect(doctor.stderr).toBe("");
     } finally {
       quota.remove();
     }

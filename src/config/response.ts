@@ -11,7 +11,7 @@ export interface ResponseSpec {
   contentType: string;
   /** Extra header lines, validated: "Name: value". */
   headers: string[];
-  /** Empty for 204 and 304. */
+  /** Empty for 204, 205 and 304. */
   body: Uint8Array;
 }
 
@@ -36,8 +36,13 @@ export function validateHeader(line: string, what: string, typeFix = "--content-
   return `${name}: ${value}`;
 }
 
-/** 204 and 304 carry no body and no Content-length (RFC 9110 8.6). */
-export const bodyless = (status: number): boolean => status === 204 || status === 304;
+/** 204, 205 and 304 carry no content (RFC 9110 15.3.5, 15.3.6, 15.4.5). */
+export const bodyless = (status: number): boolean => status === 204 || status === 205 || status === 304;
+
+/** Whether the head says Content-length: not for 204 (RFC 9110 8.6) or 304
+ * (its length would be the unsent representation's); 205 says 0, as nginx
+ * does, so that a keep-alive client knows where the next response starts. */
+export const sendsLength = (status: number): boolean => status !== 204 && status !== 304;
 
 export function validateContentType(type: string, what = "--content-type"): string {
   if (!FIELD_VALUE.test(type) || !type.includes("/")) throw usageError(`${what} '${type}' is not a media type like text/plain`);

@@ -84,7 +84,7 @@ export class FallbackServer implements Backend {
           }
           t.responses = (t.responses ?? 0) + 1;
           t.bytes_sent = (t.bytes_sent ?? 0) + a.wireBytes;
-          // No body at all for HEAD, and for 204/304 (a Response may not carry one).
+          // No body for HEAD, nor for 204/205/304 (Bun frames those itself: 205 with Content-Length: 0).
           return new Response(req.method === "HEAD" || !a.body.length ? null : a.body, { status: a.status, headers: a.headers });
         },
       });

@@ -1,7 +1,7 @@
 // A response's bytes, prebuilt once in every variant the ring may send
 // (HTTP/1.0 or 1.1, close or keep-alive, GET or HEAD): the ring only points
 // a send at them.
-import { bodyless, type ResponseSpec } from "../config/response.ts";
+import { sendsLength, type ResponseSpec } from "../config/response.ts";
 
 /** The variants, named as enum response_kind of native/ringside.h. */
 export const RESPONSE_KINDS = ["close10", "keep10", "close11", "keep11", "headClose10", "headKeep10", "headClose11", "headKeep11"] as const;
@@ -9,7 +9,7 @@ export type ResponseKind = (typeof RESPONSE_KINDS)[number];
 
 export function buildResponses(spec: ResponseSpec): Record<ResponseKind, Uint8Array> {
   const extra = spec.headers.map((h) => `${h}\r\n`).join("");
-  const length = bodyless(spec.status) ? "" : `Content-length: ${spec.body.length}\r\n`;
+  const length = sendsLength(spec.status) ? `Content-length: ${spec.body.length}\r\n` : "";
   const enc = new TextEncoder();
   const head = (version: string, connection: string): Uint8Array =>
     enc.encode(`HTTP/${version} ${spec.status} ${spec.reason}\r\nContent-type: ${spec.contentType}\r\n${length}${extra}${connection}\r\n`);

@@ -4,7 +4,7 @@
 //
 // wrk runs for a duration, not a count, and drops whatever is in flight when
 // the duration ends, so a plain run can never be compared exactly with the
-// server. test/wrk-quota.lua makes each wrk thread send a fixed quota and
+// server. test/lib/wrk-quota.lua makes each wrk thread send a fixed quota and
 // stop once every one of them is answered; the test then ends wrk's -d sleep
 // with SIGINT. The -d and --timeout values are only a safety bound.
 //

@@ -1,5 +1,5 @@
 // Many idle TCP clients held open by this process, opened a batch at a time:
-// test/idle-connections.test.ts checks that a server holds and answers them,
+// test/native/idle-connections.test.ts checks that a server holds and answers them,
 // bench/footprint.ts measures what they cost it in memory.
 import { connect, type Socket } from "node:net";
 

@@ -1,5 +1,5 @@
 // Process and /proc helpers shared by test/ and bench/ (bench imports
-// ../test/proc.ts): waiting with a deadline, spawning with captured output,
+// ../test/lib/proc.ts): waiting with a deadline, spawning with captured output,
 // what /proc says about a process and its threads, and parsers for the lines
 // ringside prints (startup, stats, summary). Nothing here asserts: tests
 // assert, bench reports.

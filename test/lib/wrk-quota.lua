@@ -1,4 +1,4 @@
--- wrk script for test/soak.test.ts: every wrk thread sends exactly
+-- wrk script for test/http/soak.test.ts: every wrk thread sends exactly
 -- WRK_QUOTA requests, then stops once all of them are answered, so nothing
 -- is in flight when wrk exits and its request count can be compared exactly
 -- with the server's. WRK_CLOSE=1 adds "Connection: close" to each request.

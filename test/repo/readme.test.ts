@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { README, withTable } from "../../scripts/readme-flags.ts";
 import { abiDescription } from "../../src/serve/native.ts";
 
-test("README's flag table is the one generated from src/options.ts", async () => {
+test("README's flag table is the one generated from src/config/flags.ts", async () => {
   const readme = await Bun.file(README).text();
   // If this fails: bun scripts/readme-flags.ts --write
   expect(readme).toBe(withTable(readme));

@@ -46,14 +46,15 @@ async function defaultResponse({ values: v, given }: Flags): Promise<ResponseSpe
 /** The preset's routes (unless a route of the same path replaces one), the
  * --routes file's, then the --route ones, each checked. */
 async function readRoutes(v: FlagValues, response: ResponseSpec): Promise<Route[]> {
+  const fromText = (text: string, what: string) => ({ input: parseRouteText(text, what), what });
   const given = [
     ...(v.routes === undefined ? [] : await readRoutesFile(v.routes)),
-    ...v.route.map(({ text, source }) => ({ input: parseRouteText(text, `${source} '${text}'`), what: `${source} '${text}'` })),
+    ...v.route.map(({ text, source }) => fromText(text, `${source} '${text}'`)),
   ];
   const shared = { headers: response.headers, delayMs: v.delay, maxDelayMs: spec("delay").max! };
-  const routes = await Promise.all(given.map(({ input, what }) => resolveRoute(input, what, shared)));
-  const fromPreset = PRESETS[v.preset].routes.map((text) => ({ input: parseRouteText(text, `--preset route '${text}'`), what: `--preset route '${text}'` }));
-  const presetRoutes = await Promise.all(fromPreset.map(({ input, what }) => resolveRoute(input, what, shared)));
+  const resolve = (list: typeof given) => Promise.all(list.map(({ input, what }) => resolveRoute(input, what, shared)));
+  const routes = await resolve(given);
+  const presetRoutes = await resolve(PRESETS[v.preset].routes.map((text) => fromText(text, `--preset route '${text}'`)));
   const replaced = (p: Route) => routes.some((u) => u.path === p.path && u.prefix === p.prefix);
   const all = [...presetRoutes.filter((p) => !replaced(p)), ...routes];
   const max = spec("route").max!;

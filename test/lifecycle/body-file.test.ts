@@ -42,7 +42,7 @@ describe("not a regular file", () => {
     ["a routes file's body-file, a FIFO", ["--routes", ROUTES], `--routes '${ROUTES}': route 2: body-file '${FIFO}' is not a regular file (a FIFO): give a file`],
   ])("%s: one line naming it, exit 2", async (_name, args, message) => {
     expect(await refused(args)).toBe(`ringside: error: ${message}\n`);
-  });
+  }, 20_000);
 });
 
 describe("64 MiB at most", () => {
@@ -50,7 +50,7 @@ describe("64 MiB at most", () => {
     const big = sized("big.bin", 64 * MIB + 1);
     expect(await refused(["--body-file", big])).toBe(`ringside: error: --body-file '${big}' is over the 64 MiB limit (67108865 bytes): give a smaller file\n`);
     expect(await refused(["--route", `/big body-file=${big}`])).toBe(`ringside: error: --route '/big body-file=${big}': body-file '${big}' is over the 64 MiB limit (67108865 bytes): give a smaller file\n`);
-  });
+  }, 30_000);
 
   test("a body file of exactly 64 MiB is read whole", async () => {
     const cfg = await parseConfig(["--body-file", sized("limit.bin", 64 * MIB)], {});

@@ -6,17 +6,16 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { importsOf } from "../../scripts/import-cycles.ts";
+import { importCycles, importsOf } from "../../scripts/import-cycles.ts";
 import { ROOT, runCli } from "../lib/helpers.ts";
 
 const SCRIPT = join(ROOT, "scripts", "import-cycles.ts");
 
-test("no import cycle in src/, test/ or bench/", async () => {
-  const r = await runCli([SCRIPT, "src", "test", "bench"], {}, ["bun"]);
-  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(r.stdout).toMatch(/^\d+ files under src, test, bench: no import cycle\n$/);
+test("no import cycle in src/, test/ or bench/", () => {
+  expect(importCycles(["src", "test", "bench"].map((d) => join(ROOT, d)))).toEqual([]);
 });
 
+// As a command, the way CI or a person runs it; a fresh Bun loads the TypeScript parser.
 test("the checker finds a cycle of any length, through type-only and dynamic imports too", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ringside-cycles-"));
   try {
@@ -31,7 +30,7 @@ test("the checker finds a cycle of any length, through type-only and dynamic imp
   } finally {
     rmSync(dir, { recursive: true });
   }
-});
+}, 30_000);
 
 /** The files a file loads when it starts, and the modules it names: its
  * static imports, transitively (type-only imports are erased, dynamic ones

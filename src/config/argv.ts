@@ -7,7 +7,7 @@ import { usageError } from "../lib/errors.ts";
 import { OPTIONS, type FlagName, type FlagSpec } from "./flags.ts";
 
 /** What argv gave a flag: its text, true for a boolean, every value of a list. */
-export type ArgValue = string | true | string[];
+type ArgValue = string | true | string[];
 export type Argv = Partial<Record<FlagName, ArgValue>>;
 
 function take(name: string): FlagSpec {

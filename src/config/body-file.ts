@@ -6,7 +6,7 @@ import type { Stats } from "node:fs";
 import { usageError } from "../lib/errors.ts";
 
 /** The largest body file: its bytes are copied into every prebuilt variant. */
-export const MAX_BODY_FILE_BYTES = 64 * 1024 * 1024;
+const MAX_BODY_FILE_BYTES = 64 * 1024 * 1024;
 
 /** What a stat says the path is, for the message ("a FIFO"). */
 function kindOf(s: Stats): string {

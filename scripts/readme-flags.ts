@@ -1,12 +1,13 @@
 // Prints the README's flag table from the one OPTIONS table, or with --write
 // puts it between the flags:start/end markers of README.md.
 import { join } from "node:path";
-import { OPTIONS } from "../src/options.ts";
+import { OPTIONS } from "../src/config/flags.ts";
 
 export function flagTable(): string {
   const rows = OPTIONS.map((o) => {
     const arg = o.kind === "bool" ? "" : o.kind === "choice" ? ` ${o.choices!.join("\\|")}` : o.kind === "duration" ? " DURATION" : ` ${o.arg ?? "N"}`;
-    const def = o.def !== undefined ? `\`${o.def}\`${o.unit ? ` (bare: ${o.unit})` : ""}` : "";
+    const shown = o.shown ?? o.def;
+    const def = shown !== undefined ? `\`${shown}\`${o.unit ? ` (bare: ${o.unit})` : ""}` : "";
     return `| \`--${o.flag}${arg}\` | ${o.env ? `\`${o.env}\`` : ""} | ${def} | ${o.help.replace(/\|/g, "\\|")} |`;
   });
   return ["| flag | env | default | what it does |", "| --- | --- | --- | --- |", ...rows].join("\n");

@@ -1,45 +1,47 @@
 #!/usr/bin/env bun
 // `bun run serve`: flags and env in, exit code out. 0 ok, 1 runtime failure,
 // 2 bad usage; every failure a user can cause is one line, never a stack.
-// Each command loads only what it needs: --help and --version the options
-// table, --check a socket, --doctor the probe; serving the library and, only
-// when their flags ask, the admin listener and the fallback.
+// Each command loads only what it needs: --help the flag table, --version
+// nothing more, --check a socket, --doctor the config and the probe; serving
+// the config and the library and, only when their flags ask, the admin
+// listener and the fallback.
 import pkg from "../package.json" with { type: "json" };
-import { RingsideError } from "./errors.ts";
-import { Log, out } from "./log.ts";
-import { usage } from "./options.ts";
-import { readArgs, type Reader } from "./reader.ts";
-
-async function checkOnly(args: Reader, log: Log): Promise<number> {
-  const { check } = await import("./check.ts");
-  return check(args.str("check"), { host: args.host("host"), port: args.int("port")! }, log);
-}
+import { readArgv } from "./config/argv.ts";
+import { readFlags } from "./config/read.ts";
+import { RingsideError } from "./lib/errors.ts";
+import { Log, out } from "./lib/log.ts";
 
 async function run(argv: string[]): Promise<number> {
-  const args = readArgs(argv, process.env);
-  if (args.bool("help")) {
+  const given = readArgv(argv);
+  if (given.help) {
+    const { usage } = await import("./commands/help.ts");
     out(usage(pkg.version));
     return 0;
   }
-  if (args.bool("version")) {
+  if (given.version) {
     out(`ringside ${pkg.version}`);
     return 0;
   }
-  const log = new Log(args.choice<"text" | "json">("log-format"), args.bool("quiet"));
-  if (args.has("check")) return checkOnly(args, log);
-  const { parseConfig } = await import("./config.ts");
-  const parsing = parseConfig(argv, process.env);
+  const flags = readFlags(given, process.env);
+  const v = flags.values;
+  const log = new Log(v["log-format"], v.quiet);
+  if (v.check !== undefined) {
+    const { check } = await import("./commands/check.ts");
+    return check(v.check, { host: v.host, port: v.port }, log);
+  }
+  const { configOf } = await import("./config/config.ts");
+  const configuring = configOf(flags, process.env);
   // Awaited below; handled now, so that a usage error thrown while the server
   // code loads is not first reported as an unhandled rejection, with a stack.
-  parsing.catch(() => {});
-  if (args.bool("doctor")) {
-    const { doctor } = await import("./doctor.ts");
-    return doctor(await parsing);
+  configuring.catch(() => {});
+  if (v.doctor) {
+    const { doctor } = await import("./commands/doctor.ts");
+    return doctor(await configuring);
   }
-  // The library loads while the CPU budget is read (parseConfig waits on /proc).
-  const { serve, preload } = await import("./server.ts");
+  // The library loads while the CPU budget is read (configOf waits on /proc).
+  const { serve, preload } = await import("./serve/server.ts");
   preload();
-  return serve(await parsing, log);
+  return serve(await configuring, log);
 }
 
 async function main(argv: string[]): Promise<number> {

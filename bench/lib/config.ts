@@ -1,8 +1,9 @@
 // What the benchmark runs: the servers of the wrk matrix, the connection modes,
 // the thread placements (pinning policies) it tries, and ringside's defaults.
 // Each phase's own sizes are its plan (bench/phases/).
-import { parseConfig } from "../../src/config.ts";
-import { DEFAULT_BODY } from "../../src/response.ts";
+import { parseConfig } from "../../src/config/config.ts";
+import { DEFAULT_BODY } from "../../src/config/flags.ts";
+import { nativeFields } from "../../src/serve/native-config.ts";
 
 export type ServerName = "nginx" | "bun" | "spin" | "sqpoll" | "batch";
 export type ConnMode = "close" | "keep-alive" | "pipelined";
@@ -108,8 +109,9 @@ export function pinningByName(name: string): Pinning {
 
 /** ringside's defaults, as its own CLI parses them (no flags, no env). */
 const CONFIG_DEFAULTS = await parseConfig([], {});
+const NATIVE_DEFAULTS = nativeFields(CONFIG_DEFAULTS);
 const ms = (field: string): number => {
-  const v = CONFIG_DEFAULTS.native[field];
+  const v = NATIVE_DEFAULTS[field];
   if (typeof v !== "number") throw new Error(`ringside's default ${field} is not a number of ms`);
   return v;
 };
@@ -118,7 +120,7 @@ export const SPIN_BUDGET_MS = ms("spin_budget_ms");
 /** --sq-idle: the SQPOLL thread spins this long after the last submission. */
 export const SQ_IDLE_MS = ms("sq_idle_ms");
 /** --drain-timeout: how long a SIGTERM waits for in-flight requests at most. */
-export const DRAIN_TIMEOUT_MS = CONFIG_DEFAULTS.drainTimeoutMs;
+export const DRAIN_TIMEOUT_MS = CONFIG_DEFAULTS.values["drain-timeout"];
 
 export const BODY = DEFAULT_BODY;
 

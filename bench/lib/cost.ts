@@ -4,7 +4,7 @@
 // idle CPU and peak RSS after load, the RSS of idle keep-alive connections, and
 // how long SIGTERM under load takes to end the process. The cost phase runs it
 // for each server variant.
-import { kb, softLimit } from "../../test/proc.ts";
+import { kb, softLimit } from "../../test/lib/proc.ts";
 import { SPIN_BUDGET_MS, SQ_IDLE_MS, isRing, keepsAlive, type ConnMode, type Pinning, type ServerName, type Variant } from "./config.ts";
 import type { Ctx } from "./ctx.ts";
 import { batch, validateBatch, type BatchValidation, type Timing } from "./hyperfine.ts";

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ConnMode, type Pinning, type ServerName, isRing } from "./config.ts";
-import { readText } from "../../test/proc.ts";
+import { readText } from "../../test/lib/proc.ts";
 import { runOk, trackStray, untrackStray } from "./proc.ts";
 import { LIB, freePort, nginxArgs, peerBunArgs, ringsideArgs, withTaskset } from "./servers.ts";
 import { spread, type Spread } from "./stats.ts";

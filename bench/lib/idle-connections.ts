@@ -5,8 +5,8 @@
 // first baseline shows whether anything is kept per connection that left.
 // (test/idle-connections.test.ts checks the behaviour at 10,000: every one
 // answered, nothing left behind; the figures are here.)
-import { openIdle, type IdleClient } from "../../test/idle-clients.ts";
-import { kb, openConnections, waitFor } from "../../test/proc.ts";
+import { openIdle, type IdleClient } from "../../test/lib/idle-clients.ts";
+import { kb, openConnections, waitFor } from "../../test/lib/proc.ts";
 import { BODY } from "./config.ts";
 
 export interface FootprintRound {

@@ -1,6 +1,6 @@
 // CPU a server uses when nothing is asked of it: every thread of its processes,
 // sampled each second from schedstat (ns resolution), over a window after load.
-import { runSeconds, tasks } from "../../test/proc.ts";
+import { runSeconds, tasks } from "../../test/lib/proc.ts";
 
 export interface IdleCpu {
   windowS: number;

@@ -5,7 +5,7 @@
 // localhost/ringside:test. Nothing here fails the run: podman missing or a
 // failed build is a note in the report.
 import { join } from "node:path";
-import { softLimit, type Finished } from "../../test/proc.ts";
+import { softLimit, type Finished } from "../../test/lib/proc.ts";
 import { hostNet } from "./netns.ts";
 import { run } from "./proc.ts";
 import { ROOT } from "./servers.ts";

@@ -1,6 +1,6 @@
 // The machine a run was made on: what a reader needs to compare two reports.
 import { cpus, hostname, release, totalmem } from "node:os";
-import { readText } from "../../test/proc.ts";
+import { readText } from "../../test/lib/proc.ts";
 import { inOwnNetns, netnsBlocker } from "./netns.ts";
 import { run } from "./proc.ts";
 import { NGINX, ROOT } from "./servers.ts";

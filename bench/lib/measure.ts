@@ -3,7 +3,7 @@
 // the pinning trials, the wrk matrix and the cost phase share.
 import { isRing, keepsAlive, variant, type ConnMode, type Pinning, type ServerName } from "./config.ts";
 import { log, type Ctx } from "./ctx.ts";
-import { cpuSeconds, statusField, tasks } from "../../test/proc.ts";
+import { cpuSeconds, statusField, tasks } from "../../test/lib/proc.ts";
 import { systemCpu } from "./monitor.ts";
 import { startServer, type Running, type Server, type StopInfo } from "./servers.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";

@@ -2,7 +2,7 @@
 // + RssShmem: for a Bun process most of it is RssFile, pages of the bun binary
 // itself (shared with every other Bun process, and reclaimable), so the parts
 // say more than the total.
-import { readText } from "../../test/proc.ts";
+import { readText } from "../../test/lib/proc.ts";
 import type { Ctx } from "./ctx.ts";
 import { checkStop, checkWrk } from "./measure.ts";
 import type { Running } from "./servers.ts";

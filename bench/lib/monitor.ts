@@ -3,7 +3,7 @@
 // the harness's descendants to "foreign", per phase, so the report can say how
 // quiet the machine was.
 import { readdirSync } from "node:fs";
-import { procStat, readText as read } from "../../test/proc.ts";
+import { procStat, readText as read } from "../../test/lib/proc.ts";
 
 interface Sample {
   cpu: Map<number, number>;

@@ -3,10 +3,10 @@
 // every call), and where a process's CPU time goes (perf record).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { waitFor } from "../../test/proc.ts";
+import { waitFor } from "../../test/lib/proc.ts";
 import { run, spawn, stopChild } from "./proc.ts";
 import { spread, type Spread } from "./stats.ts";
-import { parseStrace, type StraceTable } from "../../test/strace.ts";
+import { parseStrace, type StraceTable } from "../../test/lib/strace.ts";
 
 export interface SyscallCount {
   tool: "perf" | "strace";

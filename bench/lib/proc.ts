@@ -2,7 +2,7 @@
 // (from run.ts's finally block and its signal handlers) leaves nothing behind,
 // whatever happened in between. Spawning with captured output, waiting and
 // what /proc says about a process come from ../test/proc.ts.
-import { finish, spawnCaptured, type Captured, type Finished, type Piped, type SpawnOptions } from "../../test/proc.ts";
+import { finish, spawnCaptured, type Captured, type Finished, type Piped, type SpawnOptions } from "../../test/lib/proc.ts";
 
 export interface Child extends Captured {
   name: string;

@@ -3,7 +3,7 @@
 // CPU 1 (taskset), while wrk has CPU 0 to itself. With the client no longer the
 // ceiling, req/s measures what a server does with the CPU it is given.
 import { availableParallelism } from "node:os";
-import { quotaUnavailable } from "../../test/cgroup.ts";
+import { quotaUnavailable } from "../../test/lib/cgroup.ts";
 
 /** The budget every server gets, in CPUs. */
 export const QUOTA_CPUS = 0.5;

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { BODY, isRing, keepsAlive, type Pinning, type RingMode, type Variant } from "./config.ts";
-import { alive, children, findTask, isRingThread, isSqpollThread, parseStartup, readText, summaryCounters, tasks, waitFor, type Startup } from "../../test/proc.ts";
+import { alive, children, findTask, isRingThread, isSqpollThread, parseStartup, readText, summaryCounters, tasks, waitFor, type Startup } from "../../test/lib/proc.ts";
 import { spawn, stopChild, trackStray, untrackStray, type Child } from "./proc.ts";
 
 /** bench/lib: the peers' programs and configuration live beside this file. */

@@ -5,7 +5,7 @@
 // The command lines of the startup and footprint phase's four servers are here.
 import { connect } from "node:net";
 import { join } from "node:path";
-import { alive, children, waitFor } from "../../test/proc.ts";
+import { alive, children, waitFor } from "../../test/lib/proc.ts";
 import { pinningByName } from "./config.ts";
 import { runOk, spawn, stopChild, trackStray, untrackStray, type Child } from "./proc.ts";
 import { CLI, PEER_BUN, ROOT, freePort, nginxArgs } from "./servers.ts";

@@ -5,7 +5,7 @@
 // for each connection mode, every row in turn, one server start each (warm-up,
 // then one wrk run).
 import { basename } from "node:path";
-import { cpuQuota, type CpuQuota } from "../../test/cgroup.ts";
+import { cpuQuota, type CpuQuota } from "../../test/lib/cgroup.ts";
 import { keepsAlive, type ConnMode } from "./config.ts";
 import { log, type Ctx } from "./ctx.ts";
 import { checkStop, checkWrk, loadOnce, retrying, type LoadRun } from "./measure.ts";

@@ -1,0 +1,38 @@
+// A response's bytes, prebuilt once in every variant the ring may send
+// (HTTP/1.0 or 1.1, close or keep-alive, GET or HEAD): the ring only points
+// a send at them.
+import { sendsLength, type ResponseSpec } from "../config/response.ts";
+
+/** The variants, named as enum response_kind of native/ringside.h. */
+export const RESPONSE_KINDS = ["close10", "keep10", "close11", "keep11", "headClose10", "headKeep10", "headClose11", "headKeep11"] as const;
+export type ResponseKind = (typeof RESPONSE_KINDS)[number];
+
+export function buildResponses(spec: ResponseSpec): Record<ResponseKind, Uint8Array> {
+  const extra = spec.headers.map((h) => `${h}\r\n`).join("");
+  const length = sendsLength(spec.status) ? `Content-length: ${spec.body.length}\r\n` : "";
+  const enc = new TextEncoder();
+  const head = (version: string, connection: string): Uint8Array =>
+    enc.encode(`HTTP/${version} ${spec.status} ${spec.reason}\r\nContent-type: ${spec.contentType}\r\n${length}${extra}${connection}\r\n`);
+  const full = (h: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(h.length + spec.body.length);
+    out.set(h);
+    out.set(spec.body, h.length);
+    return out;
+  };
+  const heads = {
+    close10: head("1.0", ""),
+    keep10: head("1.0", "Connection: keep-alive\r\n"),
+    close11: head("1.1", "Connection: close\r\n"),
+    keep11: head("1.1", ""),
+  };
+  return {
+    close10: full(heads.close10),
+    keep10: full(heads.keep10),
+    close11: full(heads.close11),
+    keep11: full(heads.keep11),
+    headClose10: heads.close10,
+    headKeep10: heads.keep10,
+    headClose11: heads.close11,
+    headKeep11: heads.keep11,
+  };
+}

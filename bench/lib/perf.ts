@@ -1,10 +1,12 @@
 // What serving costs a thread: its system calls (perf counting, which does not
 // slow the thread, and strace -c, which names them but stops the thread on
-// every call), and where a process's CPU time goes (perf record).
-import { readFileSync } from "node:fs";
+// every call), and where a process's CPU time goes (perf record: the top
+// symbols, or every sample's call graph over a window).
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../../test/lib/proc.ts";
 import { run, spawn, stopChild } from "./proc.ts";
+import { withTaskset } from "./servers.ts";
 import { spread, type Spread } from "./stats.ts";
 import { parseStrace, type StraceTable } from "../../test/lib/strace.ts";
 
@@ -102,4 +104,40 @@ export function parseProfile(text: string): ProfileLine[] {
     if (m) out.push({ percent: Number(m[1]), comm: m[2]!.trim(), dso: m[3]!, symbol: `[${m[4]}] ${m[5]!.trim()}` });
   }
   return out;
+}
+
+/** Wall-clock seconds, as perf's -k CLOCK_REALTIME stamps its samples. */
+const realtimeS = (): number => (performance.timeOrigin + performance.now()) / 1000;
+
+/**
+ * perf record -g (cpu-clock, `hz` samples per CPU-second) on every thread of
+ * `pids` while `during` runs: the threads that exist at the start, kernel
+ * threads of the process such as io_uring's iou-sqp included, and the threads
+ * they start. perf runs on `cpus` (the client's), attaches before `during`
+ * starts, with a buffer (-m: 4 MiB a CPU) that holds seconds of samples if
+ * perf falls behind, and only the samples taken while it ran are kept: `perf script`
+ * (comm, tid, ip, sym, dso; one frame a line, leaf first) of that window.
+ */
+export async function callGraphs<T>(pids: readonly number[], tmp: string, hz: number, cpus: string | undefined, during: () => Promise<T>): Promise<{ value: T; script: string; lostChunks: number }> {
+  const data = join(tmp, `perf-g-${pids[0]}-${Date.now()}.data`);
+  const cmd = ["perf", "record", "-q", "-B", "-m", "1024", "-g", "-k", "CLOCK_REALTIME", "-e", "cpu-clock", "-F", String(hz), "-p", pids.join(","), "-o", data];
+  const rec = spawn("perf record -g", withTaskset(cpus, cmd));
+  let value: T;
+  let window: string;
+  try {
+    await Bun.sleep(300); // perf record prints nothing once attached
+    if (rec.proc.exitCode !== null) throw new Error(`perf record exited ${rec.proc.exitCode}: ${rec.stderr()}`);
+    const from = realtimeS();
+    value = await during();
+    window = `${from.toFixed(6)},${realtimeS().toFixed(6)}`;
+  } finally {
+    await stopChild(rec, "SIGINT", 15_000);
+  }
+  try {
+    const script = await run(["perf", "script", "-i", data, "-F", "comm,tid,ip,sym,dso", "--no-inline", "--time", window], 120_000);
+    if (script.code !== 0) throw new Error(`perf script exited ${script.code}: ${script.stderr.slice(-500)}`);
+    return { value, script: script.stdout, lostChunks: Number(/lost (\d+) chunks/.exec(script.stderr)?.[1] ?? 0) };
+  } finally {
+    rmSync(data, { force: true });
+  }
 }

@@ -11,20 +11,20 @@ const rps = (r: RowRun): number => r.rps;
 export const has = (p: SweepResult, key: string): boolean => p.runs.some((r) => r.row === key);
 
 /** The runs of a row in one connection mode, by round. */
-export function runsOf(p: SweepResult, key: string, conn: ConnMode): RowRun[] {
+export function runsOf<R extends RowRun>(p: SweepResult<R>, key: string, conn: ConnMode): R[] {
   return p.runs.filter((r) => r.row === key && r.conn === conn).sort((a, b) => a.round - b.round);
 }
 
 /** Same-round ratio of a figure between two rows (median and spread over rounds). */
-export function ratio(p: SweepResult, num: string, den: string, conn: ConnMode, f: (r: RowRun) => number = rps): Spread {
+export function ratio<R extends RowRun>(p: SweepResult<R>, num: string, den: string, conn: ConnMode, f: (r: R) => number = rps): Spread {
   const a = runsOf(p, num, conn);
   const b = runsOf(p, den, conn);
   const rounds = a.map((x) => x.round).filter((round) => b.some((y) => y.round === round));
-  const at = (runs: RowRun[], round: number): number => f(runs.find((x) => x.round === round)!);
+  const at = (runs: R[], round: number): number => f(runs.find((x) => x.round === round)!);
   return ratioSpread(rounds.map((round) => at(a, round)), rounds.map((round) => at(b, round)));
 }
 
-export function figure(p: SweepResult, key: string, conn: ConnMode, f: (r: RowRun) => number): Spread {
+export function figure<R extends RowRun>(p: SweepResult<R>, key: string, conn: ConnMode, f: (r: R) => number): Spread {
   return spread(runsOf(p, key, conn).map(f));
 }
 

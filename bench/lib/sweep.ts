@@ -8,7 +8,7 @@ import { basename } from "node:path";
 import { cpuQuota, type CpuQuota } from "../../test/lib/cgroup.ts";
 import { keepsAlive, type ConnMode } from "./config.ts";
 import { log, type Ctx } from "./ctx.ts";
-import { checkStop, checkWrk, loadOnce, retrying, type LoadRun } from "./measure.ts";
+import { checkStop, checkWrk, loadOnce, retrying, type Load, type LoadRun } from "./measure.ts";
 import { ringDelta, scrapeRings, type RingShare } from "./metrics.ts";
 import { atKillAll } from "./proc.ts";
 import { CLI, launchBun, launchNginx, launchRingside, withTaskset, type Running, type Wrap } from "./servers.ts";
@@ -77,17 +77,17 @@ export interface RowInfo {
   placement: string;
 }
 
-/** The raw figures of a phase of rows. */
-export interface SweepResult {
+/** The raw figures of a phase of rows (R: its runs, with what its RowLoad adds). */
+export interface SweepResult<R extends RowRun = RowRun> {
   rows: RowInfo[];
-  runs: RowRun[];
+  runs: R[];
   blocks: RowBlock[];
   /** Why the phase, or part of it, did not run. */
   skipped?: string;
 }
 
 /** The result of a phase that cannot run here, and a line in the log that says why. */
-export function skipped(phase: string, why: string): SweepResult {
+export function skipped<R extends RowRun = RowRun>(phase: string, why: string): SweepResult<R> {
   log(`${phase}: skipped ${why}`);
   return { rows: [], runs: [], blocks: [], skipped: why };
 }
@@ -172,16 +172,20 @@ async function tryScrape(ctx: Ctx, admin: string | undefined, what: string): Pro
   }
 }
 
+/** How a row's wrk run is measured: loadOnce, or a phase's wrapper of it that adds
+ * figures of its own over the same run (the floor phase's profile). */
+export type RowLoad<X extends object> = (s: Running, conn: ConnMode, connections: number, seconds: number, clientCpus: string | undefined) => Promise<Load & X>;
+
 /** Warm-up, then one wrk run (repeated while other work took the CPU), with each ring's share when the row has /metrics. */
-async function measureRow(ctx: Ctx, row: Row, s: Running, conn: ConnMode, round: number, plan: SweepPlan, count: (n: number) => void): Promise<RowRun> {
+async function measureRow<X extends object>(ctx: Ctx, row: Row, s: Running, conn: ConnMode, round: number, plan: SweepPlan, count: (n: number) => void, load: RowLoad<X>): Promise<RowRun & X> {
   if (plan.warmupS > 0) count((await runWrk(s.port, plan.connections, plan.warmupS, conn, row.clientCpus)).requests);
   const admin = row.admin ? s.startup?.fields.admin : undefined;
   const what = `${row.key}/${conn} (round ${round + 1})`;
-  const run = await retrying(ctx, what, async (): Promise<RowRun> => {
+  const run = await retrying(ctx, what, async (): Promise<RowRun & X> => {
     const before = await tryScrape(ctx, admin, what);
-    const load = await loadOnce(s, conn, plan.connections, plan.wrkS, row.clientCpus);
+    const figures = await load(s, conn, plan.connections, plan.wrkS, row.clientCpus);
     const after = before && (await tryScrape(ctx, admin, what));
-    return { round, row: row.key, conn, connections: plan.connections, ...load, retried: 0, ...(before && after ? { perRing: ringDelta(before, after) } : {}) };
+    return { round, row: row.key, conn, connections: plan.connections, ...figures, retried: 0, ...(before && after ? { perRing: ringDelta(before, after) } : {}) };
   });
   count(run.requests);
   checkWrk(ctx, { ...run, server: row.key }, `round ${round + 1}`);
@@ -205,16 +209,16 @@ async function removeQuota(ctx: Ctx, quota: CpuQuota): Promise<void> {
 }
 
 /** One server start of a row: start (in its quota), measure, stop, check ringside's counters. */
-async function rowBlock(ctx: Ctx, row: Row, conn: ConnMode, round: number, plan: SweepPlan, blocks: RowBlock[]): Promise<RowRun> {
+async function rowBlock<X extends object>(ctx: Ctx, row: Row, conn: ConnMode, round: number, plan: SweepPlan, blocks: RowBlock[], load: RowLoad<X>): Promise<RowRun & X> {
   await ctx.monitor.quiet(Math.max(0, ctx.limits.quietBudgetS - ctx.monitor.waitedS));
   const quota = row.quotaCpus === undefined ? undefined : cpuQuota(`ringside-bench-${row.key.replace(/\W+/g, "-")}`, row.quotaCpus);
   const forget = quota ? atKillAll(quota.remove) : () => {};
   try {
     const s = await startRow(ctx, row, conn, quota);
     let clientRequests = 0;
-    let run: RowRun;
+    let run: RowRun & X;
     try {
-      run = await measureRow(ctx, row, s, conn, round, plan, (n) => (clientRequests += n));
+      run = await measureRow(ctx, row, s, conn, round, plan, (n) => (clientRequests += n), load);
     } catch (e) {
       await s.stop();
       throw e;
@@ -236,13 +240,18 @@ function logRun(name: string, round: number, rounds: number, run: RowRun): void 
 }
 
 /** Every row (of plan.rows, when given) in every connection mode, interleaved, round after round. */
-export async function sweep(ctx: Ctx, name: string, rows: readonly Row[], plan: SweepPlan): Promise<SweepResult> {
+export function sweep(ctx: Ctx, name: string, rows: readonly Row[], plan: SweepPlan): Promise<SweepResult> {
+  return sweepWith<object>(ctx, name, rows, plan, loadOnce);
+}
+
+/** The same, each wrk run measured by `load`, whose figures each run carries. */
+export async function sweepWith<X extends object>(ctx: Ctx, name: string, rows: readonly Row[], plan: SweepPlan, load: RowLoad<X>): Promise<SweepResult<RowRun & X>> {
   const chosen = plan.rows ? rows.filter((r) => plan.rows!.includes(r.key)) : [...rows];
-  const out: SweepResult = { rows: chosen.map(rowInfo), runs: [], blocks: [] };
+  const out: SweepResult<RowRun & X> = { rows: chosen.map(rowInfo), runs: [], blocks: [] };
   for (let round = 0; round < plan.rounds; round++) {
     for (const conn of plan.conns) {
       for (const row of chosen) {
-        const run = await rowBlock(ctx, row, conn, round, plan, out.blocks);
+        const run = await rowBlock(ctx, row, conn, round, plan, out.blocks, load);
         out.runs.push(run);
         logRun(name, round, plan.rounds, run);
       }

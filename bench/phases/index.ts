@@ -5,6 +5,7 @@ import { budget } from "./budget.ts";
 import { cold } from "./cold.ts";
 import { cost } from "./cost.ts";
 import { delay } from "./delay.ts";
+import { floor } from "./floor.ts";
 import { footprint } from "./footprint.ts";
 import { matrix } from "./matrix.ts";
 import type { AnyPhase } from "./phase.ts";
@@ -19,6 +20,7 @@ export const PHASES: readonly AnyPhase[] = [
   matrix, // wrk: every server, connection mode and count, interleaved
   rings, // 1 and 2 rings, workers, processes (issue 10)
   quota, // every server held to half a CPU (issue 11)
+  floor, // where each server's CPU goes per request, against the TCP/IP floor (issue 18)
   budget, // the default against --mode batch under three CPU budgets (issue 10)
   routes, // what route matching costs (issue 13)
   delay, // how precise --delay is under load (issue 13)

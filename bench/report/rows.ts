@@ -12,7 +12,7 @@ export const serverCores = (r: RowRun): number => r.serverCpuS / r.seconds;
 export const wrkErrors = (r: RowRun): number => r.errors.connect + r.errors.read + r.errors.write + r.errors.timeout + r.errors.non2xx;
 
 /** A figure of a row as a table cell: median (min–max). */
-export function cell(p: SweepResult, key: string, conn: ConnMode, f: (r: RowRun) => number, unit = ""): string {
+export function cell<R extends RowRun>(p: SweepResult<R>, key: string, conn: ConnMode, f: (r: R) => number, unit = ""): string {
   return fmtSpread(figure(p, key, conn, f), unit);
 }
 

@@ -7,6 +7,8 @@ import type { Timing } from "../../bench/lib/hyperfine.ts";
 import { parseBaseImages, parseInspect } from "../../bench/lib/image.ts";
 import { parseMemory, type Memory } from "../../bench/lib/memory.ts";
 import { parseRingMetrics, ringDelta } from "../../bench/lib/metrics.ts";
+import { BUCKETS } from "../../bench/lib/buckets.ts";
+import { bucketUs, coverage, switchesPerReq, totalUs, type FloorRun } from "../../bench/lib/floor.ts";
 import { parseProfile } from "../../bench/lib/perf.ts";
 import { ratio, ringShares } from "../../bench/lib/rows.ts";
 import { BENCH, isCanned, serves } from "../../bench/lib/servers.ts";
@@ -16,6 +18,7 @@ import { parseAb, parseWrk } from "../../bench/lib/wrk.ts";
 import { budgetTargets } from "../../bench/phases/budget.ts";
 import { cost } from "../../bench/phases/cost.ts";
 import { delayFigures } from "../../bench/phases/delay.ts";
+import { floor } from "../../bench/phases/floor.ts";
 import { footprint, footprintTargets, type FootprintResult } from "../../bench/phases/footprint.ts";
 import { PHASES, PHASE_NAMES } from "../../bench/phases/index.ts";
 import { matrix, matrixPerCpu } from "../../bench/phases/matrix.ts";
@@ -284,6 +287,37 @@ test("quota and budget targets: ratios to the rows measured in the same round", 
   };
   expect(budgetTargets(budget).map((t) => t.met)).toEqual([true, true, true]);
   expect(budgetTargets({ ...budget, runs: budget.runs.map((x) => (x.row === "taskset/default" ? { ...x, rps: 90 } : x)) })[0]?.met).toBe(false);
+});
+
+test("floor: µs per request by bucket, and the ceiling ringside's TCP/IP floor allows against the peers", () => {
+  const folded = (tcp: number, user: number) => ({
+    samples: 1000,
+    buckets: { tcp, syscall: 0, io_uring: 0, sched: 1000 - tcp - user, user, other: 0 },
+    threads: { main: 1000 },
+    deciders: { tcp: [], syscall: [], io_uring: [], sched: [], user: [], other: [] },
+  });
+  const profile = (rps: number, tcp: number, user: number) => ({ unprofiled: { rps, usPerReq: 9 }, hz: 999, folded: folded(tcp, user), lostChunks: 0, switches: { voluntary: 50, involuntary: 50 } });
+  // batch: 1 s of CPU for 100k requests = 10 µs/req, 60% TCP/IP = 6 µs: 0.5 s / 6 µs = 83.3k req/s at its floor.
+  const p: SweepResult<FloorRun> = {
+    rows: [info("batch"), info("nginx", "nginx")],
+    runs: [
+      { ...run("batch", "keep-alive", 0, 100_000, 1), profile: profile(90_000, 600, 50) },
+      { ...run("nginx", "keep-alive", 0, 100_000, 1.2), profile: profile(40_000, 500, 300) },
+    ],
+    blocks: [],
+  };
+  const batch = p.runs[0]!;
+  expect(bucketUs(batch, "tcp")).toBeCloseTo(6, 9);
+  expect(BUCKETS.reduce((a, b) => a + bucketUs(batch, b), 0)).toBeCloseTo(totalUs(batch), 9);
+  expect(switchesPerReq(batch)).toBeCloseTo(0.001, 9);
+  expect(coverage(batch)).toBeCloseTo(1000 / 999, 9);
+  const done = { plan: floor.plan(false), result: p };
+  const [ka] = floor.targets(done, stored("2026-11-22-vm.json"));
+  expect(ka).toMatchObject({ met: true, want: ">= 2x (issue 18's target within the floor)" });
+  expect(ka?.got).toStartWith("2.08x: floor 6 µs/req, 83.3k req/s vs nginx's 40.0k; measured 2.25x");
+  const md = floor.section(done, stored("2026-11-22-vm.json")).join("\n");
+  expect(md).toContain("| batch | 90.0k | 6 | 0 | 0 | 3.5 | 0.5 | 0 | 10 | 9 | 4 | 0.001 | 95% | 1 |");
+  expect(md).toContain("would make 0.5 s / 6 µs = 83.3k req/s: 2.08x nginx's 40.0k req/s (measured: 2.25x)");
 });
 
 /** A stored run, read as `--render` reads it (schema 1 files are upgraded to the phases' records). */

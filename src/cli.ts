@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
-// `bun run serve`: flags and env in, exit code out. 0 ok, 1 runtime failure,
-// 2 bad usage; every failure a user can cause is one line, never a stack.
+// The CLI, run as it is or bundled (src/entry.ts, which `bun run serve` runs;
+// the image): flags and env in, exit code out. 0 ok, 1 runtime failure, 2 bad
+// usage; every failure a user can cause is one line, never a stack.
 // Each command loads only what it needs: --help the flag table, --version
 // nothing more, --check a socket, --doctor the config and the probe; serving
 // the config and the library and, only when their flags ask, the admin

@@ -15,6 +15,8 @@ export const LIB = import.meta.dir;
 export const BENCH = join(LIB, "..");
 export const ROOT = join(BENCH, "..");
 export const CLI = join(ROOT, "src", "cli.ts");
+/** What `bun run serve` runs: the CLI bundled (dist/ringside.js, built again when src/ is newer). */
+export const ENTRY = join(ROOT, "src", "entry.ts");
 export const PEER_BUN = join(LIB, "peer-bun.ts");
 export const NGINX = process.env.NGINX ?? "/usr/sbin/nginx";
 
@@ -234,8 +236,13 @@ async function bunProcess(id: string, cmd: string[], body?: string): Promise<{ c
 export async function launchBun(id: string, processes: number, wrap: Wrap, body?: string): Promise<Running> {
   const reuse = processes > 1;
   const started = [await bunProcess(`${id}#1`, wrap(peerBunCmd(0, reuse, body)), body)];
+  // The peer installs no handler (a user's minimal server has none): ended by our SIGTERM is a clean stop.
+  const stopOne = async (c: Child): Promise<number | null> => {
+    const code = await stopChild(c, "SIGTERM");
+    return c.proc.signalCode === "SIGTERM" ? 0 : code;
+  };
   const stopAll = async (): Promise<number | null> => {
-    const codes = await Promise.all(started.map((p) => stopChild(p.child, "SIGTERM")));
+    const codes = await Promise.all(started.map((p) => stopOne(p.child)));
     return codes.find((c) => c !== 0) ?? codes[0] ?? null;
   };
   const port = started[0]!.startup.port;

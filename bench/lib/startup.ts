@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { alive, children, waitFor } from "../../test/lib/proc.ts";
 import { pinningByName } from "./config.ts";
 import { runOk, spawn, stopChild, trackStray, untrackStray, type Child } from "./proc.ts";
-import { CLI, PEER_BUN, ROOT, freePort, nginxArgs } from "./servers.ts";
+import { CLI, ENTRY, PEER_BUN, ROOT, freePort, nginxArgs } from "./servers.ts";
 
 /** The servers of the startup and footprint phase: ringside as a user runs it and as its image does. */
 export type StartupKey = "bun" | "nginx" | "ringside" | "bundle";
@@ -17,7 +17,7 @@ export const STARTUP_KEYS: readonly StartupKey[] = ["bun", "nginx", "ringside", 
 export const STARTUP_LABELS: Record<StartupKey, string> = {
   bun: "Bun.serve",
   nginx: "nginx, 1 worker (reference)",
-  ringside: "ringside as a user runs it (src/cli.ts, default mode)",
+  ringside: "ringside as a user runs it (`bun run serve`: src/entry.ts, default mode)",
   bundle: "ringside as the image runs it (one bundled file)",
 };
 
@@ -59,7 +59,7 @@ function startupCmd(key: StartupKey, port: number, tmp: string, bundle: Bundle):
   const p = String(port);
   if (key === "bun") return ["bun", PEER_BUN, "--port", p];
   if (key === "nginx") return nginxArgs(UNPINNED, join(tmp, `nginx-start-${port}`), port);
-  return ["bun", key === "bundle" ? bundle.path : CLI, "--host", "127.0.0.1", "--port", p];
+  return ["bun", key === "bundle" ? bundle.path : ENTRY, "--host", "127.0.0.1", "--port", p];
 }
 
 /** The environment a server runs in, besides the harness's. */
@@ -73,7 +73,7 @@ export function startupCommands(bundle: Bundle): Record<StartupKey, string> {
   return {
     bun: "bun bench/lib/peer-bun.ts --port P",
     nginx: "nginx -p DIR -c DIR/nginx.conf -e DIR/error.log",
-    ringside: "bun src/cli.ts --host 127.0.0.1 --port P",
+    ringside: "bun src/entry.ts --host 127.0.0.1 --port P",
     bundle: `${env} bun ringside.js --host 127.0.0.1 --port P`,
   };
 }

@@ -9,7 +9,7 @@ import { timeCommands, type TimedCommand, type Timing } from "../lib/hyperfine.t
 import { imageSize, type ImageSize } from "../lib/image.ts";
 import { checkStop } from "../lib/measure.ts";
 import { rssAround, type Memory, type RssPlan, type RssReading } from "../lib/memory.ts";
-import { CLI, launchBun, launchNginx, launchRingside, type Running } from "../lib/servers.ts";
+import { CLI, ENTRY, launchBun, launchNginx, launchRingside, type Running } from "../lib/servers.ts";
 import { STARTUP_KEYS, STARTUP_LABELS, buildBundle, coldStarts, rotated, startupCommands, startupEnv, type Bundle, type ColdStartRun, type StartupKey } from "../lib/startup.ts";
 import { fmt, fmtSpread, ratioSpread, spread, type Spread } from "../lib/stats.ts";
 import { plural, table, targetLines } from "../report/md.ts";
@@ -87,7 +87,7 @@ function launch(ctx: Ctx, key: StartupKey, bundle: Bundle): Promise<Running> {
   const id = `footprint/${key}`;
   if (key === "bun") return launchBun(id, 1, (cmd) => cmd);
   if (key === "nginx") return launchNginx(id, ctx.tmp, 1, (cmd) => cmd);
-  const entry = key === "bundle" ? bundle.path : CLI;
+  const entry = key === "bundle" ? bundle.path : ENTRY;
   return launchRingside(id, ["bun", entry, "--host", "127.0.0.1", "--port", "0", "--keep-alive"], startupEnv(key, bundle));
 }
 
@@ -300,7 +300,7 @@ function section(fp: FootprintRecord): string[] {
   return [
     "## Startup and footprint (issue 12)",
     "",
-    "ringside as a user runs it (`bun src/cli.ts`) and as its image runs it, side by side with Bun.serve (`bench/lib/peer-bun.ts`), and nginx (`bench/lib/nginx.conf`, 1 worker) for reference. " +
+    "ringside as a user runs it (`bun run serve`: `bun src/entry.ts`, which runs the CLI bundled in dist/ringside.js) and as its image runs it, side by side with Bun.serve (`bench/lib/peer-bun.ts`: `Bun.serve` with a static route and `fetch`, nothing else), and nginx (`bench/lib/nginx.conf`, 1 worker) for reference. " +
       "The image's way: `ringside.js` is the app bundled into one file as the Dockerfile does it (`bun build src/cli.ts --target bun --minify`), run with the library this tree built (RINGSIDE_LIB) and, as in the image, no transpiler cache.",
     "",
     ...coldLines(fp),

@@ -4,13 +4,12 @@
 // io_uring_get_probe reports against the ones the server submits, and the
 // mode with the reason. Exit 0 when the configured mode would run natively,
 // 1 when it would not.
-import { readFileSync } from "node:fs";
-import { release } from "node:os";
 import type { Config } from "../config/config.ts";
 import { readBudget, type Budget } from "../config/cpu-budget.ts";
 import type { ModeName } from "../config/flags.ts";
 import { pickLayout } from "../config/layout.ts";
 import { out } from "../lib/log.ts";
+import { nodeFs, nodeOs } from "../lib/node.ts";
 import { abiDescription, probe as probeRing, type Probe } from "../serve/native.ts";
 
 const IORING_SETUP_SQPOLL = 1 << 1;
@@ -32,7 +31,7 @@ function probe(flags: number): Probed {
 
 function readTrimmed(path: string): string | undefined {
   try {
-    return readFileSync(path, "utf8").trim();
+    return nodeFs().readFileSync(path, "utf8").trim();
   } catch {
     return undefined;
   }
@@ -101,7 +100,7 @@ function neededLine(p: Probe): string {
 
 export async function doctor(cfg: Config): Promise<number> {
   const report: Array<[string, string]> = [
-    ["kernel", release()],
+    ["kernel", nodeOs().release()],
     ["kernel.io_uring_disabled", ioUringDisabled()],
     ["seccomp", seccomp()],
   ];

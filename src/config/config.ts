@@ -3,8 +3,8 @@
 // CPU budget), the admin address, and the combinations of flags that cannot
 // go together. Every value was parsed once by read.ts; here they are judged
 // together, and the files they name and the CPU budget are read.
-import { cpus } from "node:os";
 import { usageError } from "../lib/errors.ts";
+import { nodeOs } from "../lib/node.ts";
 import { readArgv } from "./argv.ts";
 import { readBodyFile } from "./body-file.ts";
 import { readBudget } from "./cpu-budget.ts";
@@ -83,9 +83,11 @@ async function layoutOf(v: FlagValues, env: Env): Promise<Layout> {
 function checkCpus(layout: Layout, v: FlagValues): void {
   for (const flag of ["sq-cpu", "cpu"] as const) {
     const list = v[flag];
-    const bad = list?.find((c) => c >= cpus().length);
-    if (bad !== undefined) throw usageError(`--${flag} ${bad}: this machine has CPUs 0-${cpus().length - 1}`);
-    if (list && list.length !== layout.rings) throw usageError(`--${flag} lists ${list.length} CPU${list.length === 1 ? "" : "s"} for ${layout.rings} ring${layout.rings === 1 ? "" : "s"}: give one per ring`);
+    if (!list) continue;
+    const cpus = nodeOs().cpus().length;
+    const bad = list.find((c) => c >= cpus);
+    if (bad !== undefined) throw usageError(`--${flag} ${bad}: this machine has CPUs 0-${cpus - 1}`);
+    if (list.length !== layout.rings) throw usageError(`--${flag} lists ${list.length} CPU${list.length === 1 ? "" : "s"} for ${layout.rings} ring${layout.rings === 1 ? "" : "s"}: give one per ring`);
   }
 }
 

@@ -2,8 +2,9 @@
 // on (sched_getaffinity) and its cgroup's CPU quota (cgroup v2 cpu.max, v1
 // cfs_quota_us/cfs_period_us, the tightest on the way to the root).
 // layout.ts fits the mode and the rings to it.
-import { availableParallelism } from "node:os";
 import { usageError } from "../lib/errors.ts";
+import { nodeOs } from "../lib/node.ts";
+import { readText } from "../lib/read-text.ts";
 
 export interface Budget {
   /** CPUs this process may run on (its affinity mask). */
@@ -17,11 +18,7 @@ export interface Budget {
 }
 
 async function read(path: string): Promise<string | undefined> {
-  try {
-    return (await Bun.file(path).text()).trim();
-  } catch {
-    return undefined;
-  }
+  return (await readText(path))?.trim();
 }
 
 /** path below root, without the leading slash ("" for root itself); undefined outside it. */
@@ -98,7 +95,7 @@ function countCpus(list: string): number {
 async function affinityCpus(): Promise<number> {
   const list = /^Cpus_allowed_list:\s*(\S+)$/m.exec((await read("/proc/self/status")) ?? "")?.[1];
   const n = list ? countCpus(list) : NaN;
-  return n > 0 ? n : availableParallelism();
+  return n > 0 ? n : nodeOs().availableParallelism();
 }
 
 /** This process's CPU budget. RINGSIDE_TEST_CPU_BUDGET=N stands in for it:

@@ -1,7 +1,7 @@
 // The one error type ringside raises for anything a user can get wrong or a
 // start can fail on: a code (which the CLI maps to an exit code) and a
 // one-line message that names the input and the fix.
-import { constants } from "node:os";
+import { nodeOs } from "./node.ts";
 
 export type ErrorCode =
   | "usage"
@@ -31,9 +31,12 @@ export class RingsideError extends Error {
 
 export const usageError = (message: string): RingsideError => new RingsideError("usage", message);
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-/** "EADDRINUSE" for -98 (or 98). */
-export const errnoName = (errno: number): string => errnoNames.get(Math.abs(errno)) ?? `errno ${Math.abs(errno)}`;
+let errnoNames: Map<number, string> | undefined;
+/** "EADDRINUSE" for -98 (or 98); the names are read on the first failure that needs one. */
+export function errnoName(errno: number): string {
+  errnoNames ??= new Map(Object.entries(nodeOs().constants.errno).map(([name, n]) => [n, name]));
+  return errnoNames.get(Math.abs(errno)) ?? `errno ${Math.abs(errno)}`;
+}
 
 /** The port-in-use message, the same for the ring, the fallback and the admin listener. */
 export function addrInUse(what: string, port: number, host: string, flag: string): RingsideError {

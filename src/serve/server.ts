@@ -1,10 +1,11 @@
 // Runs the server for the CLI: start, startup line, stats, and on
 // SIGINT/SIGTERM a bounded drain, a final summary and exit 0.
-import { release } from "node:os";
 import type { Config } from "../config/config.ts";
 import { DEFAULT_ROUTE_LABEL, routeLabel } from "../config/routes.ts";
 import { urlOf } from "../lib/address.ts";
 import type { Fields, Log } from "../lib/log.ts";
+import { nodeOs } from "../lib/node.ts";
+import { readText } from "../lib/read-text.ts";
 import type { Backend } from "./backend.ts";
 import { loadLibrary, type Counters } from "./native.ts";
 import { startBackend } from "./start.ts";
@@ -81,8 +82,14 @@ async function startAdminFor(cfg: Config, server: Backend, mode: string) {
   }
 }
 
+/** uname -r, for the startup line: read from /proc while the ring starts, node:os only without it. */
+async function kernelRelease(): Promise<string> {
+  return (await readText("/proc/sys/kernel/osrelease"))?.trim() || nodeOs().release();
+}
+
 /** Serves until SIGINT/SIGTERM; returns the exit code. Throws RingsideError at start. */
 export async function serve(cfg: Config, log: Log): Promise<number> {
+  const kernel = kernelRelease();
   const server = await startBackend(cfg, log);
   const v = cfg.values;
   const mode = server.degraded ? "fallback" : cfg.layout.mode;
@@ -99,7 +106,7 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
     features: featureList(server, cfg),
     ...(server.degraded ? { degraded: server.degraded } : {}),
     ...(admin ? { admin: admin.url } : {}),
-    kernel: release(),
+    kernel: await kernel,
     pid: process.pid,
   });
   const stats = startStats(server, log, v["stats-interval"]);

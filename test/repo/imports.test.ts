@@ -51,6 +51,12 @@ function loadedAtStart(entry: string): { files: Set<string>; modules: Set<string
   return { files, modules };
 }
 
+test("the entry (entry.ts) loads nothing but its freshness check before the CLI", () => {
+  const { files, modules } = loadedAtStart("entry.ts");
+  expect([...files].map((f) => relative(join(ROOT, "src"), f)).sort()).toEqual(["entry.ts", "lib/mtime.ts"]);
+  expect([...modules]).toEqual([]);
+});
+
 test.each([
   ["--help and --version (cli.ts itself)", "cli.ts"],
   ["--help's text", "commands/help.ts"],

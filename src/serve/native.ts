@@ -4,7 +4,7 @@
 // probes io_uring for --doctor. Nothing here knows a field's offset or an
 // enum's value: a new config field is a line in native/ringside.h and one in
 // src/config/flags.ts.
-import { dlopen, FFIType, ptr, toArrayBuffer, type Pointer } from "bun:ffi";
+import type { Library as FfiLibrary, Pointer } from "bun:ffi";
 import { errnoName, RingsideError } from "../lib/errors.ts";
 import { mtime, newest } from "../lib/mtime.ts";
 
@@ -40,24 +40,29 @@ export function ensureLibrary(): string {
 }
 
 const symbols = {
-  rs_start: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-  rs_stop: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  rs_destroy: { args: [FFIType.ptr], returns: FFIType.i32 },
-  rs_port: { args: [FFIType.ptr], returns: FFIType.i32 },
-  rs_rings: { args: [FFIType.ptr], returns: FFIType.i32 },
-  rs_features: { args: [FFIType.ptr], returns: FFIType.u32 },
-  rs_counters: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
-  rs_route_requests: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
-  rs_last_step: { args: [], returns: FFIType.i32 },
-  rs_last_error: { args: [], returns: FFIType.cstring },
-  rs_describe: { args: [], returns: FFIType.cstring },
-  rs_abi_version: { args: [], returns: FFIType.i32 },
-  rs_probe: { args: [FFIType.u32, FFIType.ptr, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  rs_op_name: { args: [FFIType.u32], returns: FFIType.cstring },
+  rs_start: { args: ["ptr", "ptr"], returns: "i32" },
+  rs_stop: { args: ["ptr", "u32"], returns: "i32" },
+  rs_destroy: { args: ["ptr"], returns: "i32" },
+  rs_port: { args: ["ptr"], returns: "i32" },
+  rs_rings: { args: ["ptr"], returns: "i32" },
+  rs_features: { args: ["ptr"], returns: "u32" },
+  rs_counters: { args: ["ptr", "u32"], returns: "ptr" },
+  rs_route_requests: { args: ["ptr", "u32"], returns: "ptr" },
+  rs_last_step: { args: [], returns: "i32" },
+  rs_last_error: { args: [], returns: "cstring" },
+  rs_describe: { args: [], returns: "cstring" },
+  rs_abi_version: { args: [], returns: "i32" },
+  rs_probe: { args: ["u32", "ptr", "ptr", "u32"], returns: "i32" },
+  rs_op_name: { args: ["u32"], returns: "cstring" },
 } as const;
 
-type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+type Library = FfiLibrary<typeof symbols>["symbols"];
 let lib: Library | undefined;
+
+type Ffi = typeof import("bun:ffi");
+let ffiModule: Ffi | undefined;
+/** bun:ffi, loaded with the library: bundled, a module-level import would load it for --version and --check too. */
+const ffi = (): Ffi => (ffiModule ??= require("bun:ffi") as Ffi);
 
 /** Loads the library now (it loads on first use otherwise). */
 export function loadLibrary(): void {
@@ -69,7 +74,7 @@ function library(): Library {
   const path = ensureLibrary();
   let loaded: Library;
   try {
-    loaded = dlopen(path, symbols).symbols;
+    loaded = ffi().dlopen(path, symbols).symbols;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new RingsideError("load", `cannot load ${path}: ${why} (liburing.so.2 missing? apt-get install liburing2)`);
@@ -139,7 +144,7 @@ function scalarNumber(d: Description, f: FieldDesc, v: NativeScalar, keep: Keep)
     if (f.type !== "u64") throw abiError(`config field ${f.name} is ${f.type}, not a pointer`);
     const bytes = v instanceof Uint8Array ? v : encodeArray(d, v, keep);
     keep.push(bytes);
-    return bytes.length ? BigInt(ptr(bytes)) : 0n;
+    return bytes.length ? BigInt(ffi().ptr(bytes)) : 0n;
   }
   if (typeof v === "string") {
     const value = d.enums[f.enum]?.[v];
@@ -245,6 +250,7 @@ export class NativeServer {
     const bits = l.rs_features(handle);
     const features = enumNames(d, "feature").filter((_, i) => bits & (1 << i));
     const rings = Array.from({ length: l.rs_rings(handle) }, (_, k) => k);
+    const { toArrayBuffer } = ffi();
     const views = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_counters(handle, k)!, 0, d.counters.size)));
     const routes = Number(fields.routes ?? 0) + 1;
     const routeViews = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_route_requests(handle, k)!, 0, routes * 8)));

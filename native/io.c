@@ -215,6 +215,8 @@ static void release_slot(struct ring *r, struct conn *c)
 
 static void submit_close(struct ring *r, struct conn *c)
 {
+	if (c->reset)
+		add_reset(r, c);
 	prep_close(r, get_sqe(r), c);
 	release_slot(r, c);
 }
@@ -251,12 +253,20 @@ static void start_linger(struct ring *r, struct conn *c)
 
 static void add_tally(struct ring *r, const struct conn_tally *t)
 {
+	uint32_t per_route = r->srv->nstatuses + RS_FAULTS;
+
 	CTR_ADD(r, requests, t->requests);
-	for (uint32_t i = 0; i < t->nroutes; i++) {
-		uint64_t *n = &r->route_requests[t->routes[i]];
+	for (uint32_t i = 0; i < t->noutcomes; i++) {
+		const struct conn_outcome *o = &t->outcomes[i];
+		uint64_t *n = &r->route_requests[o->route], *k = &r->route_outcomes[o->route * per_route + o->outcome];
 		__atomic_store_n(n, *n + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(k, *k + 1, __ATOMIC_RELAXED);
 	}
 	CTR_ADD(r, bad_requests, t->bad_requests);
+	CTR_ADD(r, control_errors, t->control_errors);
+	CTR_ADD(r, faults_reset, t->faults[RS_FAULT_RESET]);
+	CTR_ADD(r, faults_close, t->faults[RS_FAULT_CLOSE]);
+	CTR_ADD(r, faults_hang, t->faults[RS_FAULT_HANG]);
 	CTR_ADD(r, too_large, t->too_large);
 	CTR_ADD(r, client_eof_early, t->eof_early);
 	CTR_ADD(r, header_timeouts, t->header_timeouts);
@@ -281,6 +291,10 @@ static void apply(struct ring *r, struct conn *c, enum conn_io io, const struct 
 	case CONN_IO_SEND: start_send(r, c); break;
 	case CONN_IO_LINGER: start_linger(r, c); break;
 	case CONN_IO_CLOSE: close_conn(r, c); break;
+	case CONN_IO_RESET:
+		c->reset = true;
+		close_conn(r, c);
+		break;
 	case CONN_IO_NONE: break;
 	}
 }

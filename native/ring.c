@@ -37,6 +37,16 @@ static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 
 /* ---- timers, draining, the loop ---------------------------------------- */
 
+/* A spin-wait hint: lets the SQPOLL thread or a sibling hyperthread run. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 static void add_wake(struct ring *r)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
@@ -96,7 +106,7 @@ static void wait_for_work(struct ring *r)
 		/* Under SQPOLL this only writes the SQ tail: no syscall unless
 		 * the kernel thread went to sleep. */
 		io_uring_submit(&r->uring);
-		__builtin_ia32_pause();
+		cpu_relax();
 		return;
 	}
 	park(r);

@@ -9,7 +9,7 @@ import { errnoName, RingsideError } from "../lib/errors.ts";
 
 export const NATIVE_DIR = `${import.meta.dir}/../../native`;
 const DEFAULT_LIB = `${NATIVE_DIR}/build/libringside.so`;
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 // ---- building and loading ---------------------------------------------------
 

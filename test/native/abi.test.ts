@@ -87,7 +87,7 @@ test("routes are encoded by name as an array of struct rs_route; a route field l
   expect([view.getUint32(at("path_len"), true), view.getUint32(at("prefix"), true), view.getUint32(at("delay_ms"), true)]).toEqual([2, 0, 7]);
   expect([view.getUint32(d.route.size + at("path_len"), true), view.getUint32(d.route.size + at("prefix"), true)]).toEqual([3, 1]);
   const halfRoute = { ...defaults(), routes: 1, routes_ptr: { struct: "route" as const, items: [{ path_ptr: new Uint8Array([47]), path_len: 1 }] } };
-  expect(abiError(() => encodeConfig(halfRoute))).toMatch(/route field\(s\) prefix, delay_ms, response_ptr, response_len .* not set by src\//);
+  expect(abiError(() => encodeConfig(halfRoute))).toMatch(/route field\(s\) prefix, delay_ms, status, response_ptr, response_len, tail_ptr, .* not set by src\//);
 });
 
 test("the limits src/ checks are the library's", () => {

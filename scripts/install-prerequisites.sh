@@ -46,3 +46,14 @@ if ! command -v bun >/dev/null 2>&1; then
   npm install -g bun@1.4.5
 fi
 bun --version
+
+# Bun's arm64 binary (its npm platform package), for starting the server under
+# qemu-user in test/native/arm64.test.ts. Same version as the host's Bun.
+BUN_ARM64_DIR=/var/cache/ringside/bun-linux-aarch64-$(bun --version)
+if [ ! -x "$BUN_ARM64_DIR/bin/bun" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@oven/bun-linux-aarch64@$(bun --version)" >/dev/null && tar xzf ./*.tgz)
+  mkdir -p "$(dirname "$BUN_ARM64_DIR")"
+  rm -rf "$BUN_ARM64_DIR" && mv "$tmp/package" "$BUN_ARM64_DIR"
+  rm -rf "$tmp"
+fi

@@ -12,8 +12,8 @@ TEST="curl apache2-utils wrk strace hyperfine linux-perf nginx-light clang libcl
 CONTAINER="podman runc netavark aardvark-dns iptables mmdebstrap debian-archive-keyring"
 # arm64: cross-compile the prebuilt library and the C tests (liburing-dev:arm64
 # through dpkg multiarch), run them under qemu-user; binfmt-support registers
-# qemu for mmdebstrap's and podman's arm64 builds.
-ARM64="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static binfmt-support liburing-dev:arm64"
+# qemu for mmdebstrap's and podman's arm64 builds (mmdebstrap checks it with arch-test).
+ARM64="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static binfmt-support arch-test liburing-dev:arm64"
 
 # liburing-dev:arm64 needs the foreign architecture before apt can see it.
 added_arch=0

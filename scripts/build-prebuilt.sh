@@ -2,9 +2,9 @@
 # Builds the prebuilt libraries a package ships, one folder per platform
 # (named as Bun's process.platform-process.arch):
 #
-#   prebuilt/linux-x64/libringside.so     native cc
-#   prebuilt/linux-arm64/libringside.so   cross: Debian's aarch64-linux-gnu-gcc
-#                                         against liburing-dev:arm64 (multiarch)
+#   native/prebuilt/linux-x64/libringside.so     native cc
+#   native/prebuilt/linux-arm64/libringside.so   cross: Debian's aarch64-linux-gnu-gcc
+#                                                against liburing-dev:arm64 (multiarch)
 #
 # Each links the system's liburing (NEEDED liburing.so.2, Debian/Ubuntu package
 # liburing2) and glibc: at run time no headers and no compiler. RUNPATH $ORIGIN
@@ -13,14 +13,14 @@
 # native/Makefile stays the one place that knows how to compile: this script
 # only picks CC and the output folder, then checks what came out.
 #
-#   scripts/build-prebuilt.sh                 both platforms into prebuilt/
+#   scripts/build-prebuilt.sh                 both platforms into native/prebuilt/
 #   OUT=/tmp/p scripts/build-prebuilt.sh linux-arm64
 #
 # Installs nothing: scripts/install-prerequisites.sh brings the cross tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-OUT=${OUT:-prebuilt}
+OUT=${OUT:-native/prebuilt}
 platforms=("$@")
 ((${#platforms[@]})) || platforms=(linux-x64 linux-arm64)
 

@@ -1,7 +1,9 @@
 // deploy/grafana/ringside.json cannot rot: every metric name in every PromQL
 // query of the dashboard (panels and template variables) must be one the real
 // server exports on /metrics, and every label it groups or names a legend by
-// must be on an exported series (or be Prometheus's own job/instance).
+// must be on an exported series (or be Prometheus's own job/instance); and the
+// other way round, every counter the rings keep must be on it, so a new one is
+// added to the dashboard when it is added to the library.
 // The server runs with 2 rings and two routes, started as a user would, through
 // `bun run serve`, so the per-ring and per-route series exist.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -150,6 +152,15 @@ describe("deploy/grafana/ringside.json against the real /metrics", () => {
       for (const l of used) if (!labels.has(l) && !TARGET_LABELS.has(l)) unknown.push(`${q.where}: ${l}`);
     }
     expect(unknown).toEqual([]);
+  });
+
+  test("every counter the rings keep is on the dashboard, all rings or per ring (a new one must be added)", () => {
+    const { metrics } = exported(metricsText);
+    const used = new Set(all.flatMap((q) => names(q.expr).metrics));
+    // ringside_X_total with a ringside_ring_X_total twin: a ring counter.
+    const counters = [...metrics].filter((m) => /^ringside_(?!ring_)\w+_total$/.test(m) && metrics.has(m.replace(/^ringside_/, "ringside_ring_")));
+    expect(counters.length).toBeGreaterThan(15);
+    expect(counters.filter((m) => !used.has(m) && !used.has(m.replace(/^ringside_/, "ringside_ring_")))).toEqual([]);
   });
 
   test("it shows what the issue asks, and invents no latency series", () => {

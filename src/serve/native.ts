@@ -1,53 +1,16 @@
-// The only module that touches bun:ffi. It builds native/ when stale, dlopens
-// the library, reads the ABI the library describes (rs_describe), encodes the
+// The only module that touches bun:ffi. It dlopens the library locate.ts
+// finds (or builds), reads the ABI the library describes (rs_describe), encodes the
 // config and decodes the counters by name against that description, and
 // probes io_uring for --doctor. Nothing here knows a field's offset or an
 // enum's value: a new config field is a line in native/ringside.h and one in
 // src/config/flags.ts.
 import { dlopen, FFIType, ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { errnoName, RingsideError } from "../lib/errors.ts";
+import { buildInstead, findLibrary, loadError, type Found } from "./locate.ts";
 
-export const NATIVE_DIR = `${import.meta.dir}/../../native`;
-const DEFAULT_LIB = `${NATIVE_DIR}/build/libringside.so`;
 const ABI_VERSION = 5;
 
-// ---- building and loading ---------------------------------------------------
-
-/** A file's mtime in ms, 0 when it does not exist (Bun.file stats without node:fs). */
-function mtime(path: string): number {
-  const t = Bun.file(path).lastModified;
-  return t >= 2 ** 52 - 1 ? 0 : t;
-}
-
-/** The newest of native/'s sources: about 30 stats, 0.03 ms. */
-function newestSource(): number {
-  let newest = mtime(`${NATIVE_DIR}/Makefile`);
-  for (const name of new Bun.Glob("*.{c,h}").scanSync({ cwd: NATIVE_DIR })) newest = Math.max(newest, mtime(`${NATIVE_DIR}/${name}`));
-  return newest;
-}
-
-function buildHint(output: string): string {
-  if (/liburing\.h/.test(output)) return "liburing headers missing: apt-get install liburing-dev";
-  if (/-luring/.test(output)) return "liburing missing: apt-get install liburing-dev";
-  return output.trim().split("\n").slice(-3).join(" | ");
-}
-
-/** Builds native/build/libringside.so when missing or older than its sources. */
-export function ensureLibrary(): string {
-  const override = process.env.RINGSIDE_LIB;
-  if (override) {
-    if (!mtime(override)) throw new RingsideError("load", `RINGSIDE_LIB=${override} does not exist; unset it to build native/ automatically`);
-    return override;
-  }
-  const built = mtime(DEFAULT_LIB);
-  if (built && built >= newestSource()) return DEFAULT_LIB;
-  if (!Bun.which("make") || !Bun.which(process.env.CC ?? "cc")) {
-    throw new RingsideError("build", "cannot build native/: no C compiler or make; apt-get install gcc make liburing-dev");
-  }
-  const result = Bun.spawnSync(["make", "-s", "-C", NATIVE_DIR, "lib"], { stderr: "pipe", stdout: "pipe" });
-  if (!result.success) throw new RingsideError("build", `building native/ failed: ${buildHint(result.stderr.toString() + result.stdout.toString())}`);
-  return DEFAULT_LIB;
-}
+// ---- loading ------------------------------------------------------------------
 
 const symbols = {
   rs_start: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
@@ -68,24 +31,41 @@ const symbols = {
 
 type Library = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
 let lib: Library | undefined;
+let found: Found | undefined;
 
 /** Loads the library now (it loads on first use otherwise). */
 export function loadLibrary(): void {
   library();
 }
 
+/** Where the library loaded from, once it has (--doctor). */
+export function libraryFound(): Found | undefined {
+  return lib && found;
+}
+
+function open(from: Found): Library {
+  try {
+    return dlopen(from.path, symbols).symbols;
+  } catch (e) {
+    throw loadError(from, e instanceof Error ? e.message : String(e));
+  }
+}
+
 function library(): Library {
   if (lib) return lib;
-  const path = ensureLibrary();
+  found = findLibrary();
   let loaded: Library;
   try {
-    loaded = dlopen(path, symbols).symbols;
+    loaded = open(found);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new RingsideError("load", `cannot load ${path}: ${why} (liburing.so.2 missing? apt-get install liburing2)`);
+    // A prebuilt library this system cannot load (no liburing2, an old glibc): from source if it can.
+    if (found.source !== "prebuilt" || !(e instanceof RingsideError)) throw e;
+    loaded = open((found = buildInstead(e)));
   }
-  if (loaded.rs_abi_version() !== ABI_VERSION) {
-    throw new RingsideError("abi", `${path} speaks ABI ${loaded.rs_abi_version()}, expected ${ABI_VERSION}: rebuild it (make -C native)`);
+  const abi = loaded.rs_abi_version();
+  if (abi !== ABI_VERSION) {
+    const fix = found.source === "prebuilt" ? "run scripts/build-prebuilt.sh, or reinstall ringside" : "rebuild it (make -C native)";
+    throw new RingsideError("abi", `${found.path} speaks ABI ${abi}, expected ${ABI_VERSION}: ${fix}`);
   }
   return (lib = loaded);
 }

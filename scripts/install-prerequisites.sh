@@ -40,6 +40,14 @@ if [ -e /proc/sys/fs/binfmt_misc/status ] && [ ! -e /proc/sys/fs/binfmt_misc/qem
   update-binfmts --enable qemu-aarch64 2>/dev/null || true
 fi
 
+# npm: Bun comes from it, and test/deploy/package.test.ts packs with it (npm pack
+# makes what npm publish uploads). Any npm will do: Debian's only when there is none
+# (a NodeSource nodejs brings its own, which Debian's npm would conflict with).
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends npm
+fi
+
 # Bun comes from npm; its binary ships in a platform package, so npm's warning
 # about the skipped install script is harmless.
 if ! command -v bun >/dev/null 2>&1; then

@@ -5,8 +5,11 @@
 // clients saw matches /metrics' series, and those series add up to the
 // requests of each route.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startServer, stopClean } from "../lib/helpers.ts";
-import { scrapeOutcomes, seenMany, sumsToRequests, tallySeen, withinSigmas, type RouteOutcomes } from "../lib/outcomes.ts";
+import { scrapeOutcomes, seen, seenMany, sumsToRequests, tallySeen, withinSigmas, type RouteOutcomes } from "../lib/outcomes.ts";
 
 const N = 2000;
 const CONCURRENCY = 32;
@@ -97,3 +100,31 @@ test("routes draw from their own weights; /metrics shows each route's statuses a
   expect(withinSigmas(o["/api/*"]!.statuses["503"]!, 200, 0.5)).toBe(true);
   expect(withinSigmas(o["/flaky"]!.faults.reset!, 200, 0.1)).toBe(true);
 }, 60_000);
+
+test("a routes file and the env take the same keys: status (a number or a list), delay, fault, size", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ringside-outcomes-"));
+  const file = join(dir, "routes.json");
+  writeFileSync(file, JSON.stringify([
+    { path: "/j", status: "201,503@50%", size: 32, fault: "close@10%", delay: "0,1ms@10%" },
+    { path: "/n", status: 202, delay: 5 },
+  ]));
+  await using s = await startServer(["--mode", "batch", "--rings", "1", "--admin-port", "0"], {
+    RINGSIDE_ROUTES_FILE: file,
+    RINGSIDE_ROUTES: "/e status=204,500@50% fault=hang@1%",
+    RINGSIDE_STATUS: "200,429@1%",
+    RINGSIDE_SIZE: "5-6",
+    RINGSIDE_SEED: "1",
+  });
+  expect(s.startup.fields.seed).toBe("1");
+  const j = await seen(s.port, "GET /j HTTP/1.0\r\n\r\n");
+  // Seed 1 draws no fault for this first request.
+  expect("text" in j && j.text).toMatch(/^HTTP\/1\.0 (201 Created|503 Service Unavailable)\r\nContent-type: text\/plain\r\nContent-length: 32\r\n\r\n.{32}$/s);
+  const o = await scrapeOutcomes(s.startup.fields.admin!);
+  await stopClean(s);
+  expect(Object.fromEntries(Object.entries(o).map(([route, r]) => [route, [Object.keys(r.statuses).sort(), Object.keys(r.faults)]]))).toEqual({
+    default: [["200", "429"], []],
+    "/j": [["201", "503"], ["close"]],
+    "/n": [["202"], []],
+    "/e": [["204", "500"], ["hang"]],
+  });
+});

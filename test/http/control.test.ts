@@ -30,7 +30,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     // The header is not read in query mode.
     expect(await text(s.port, GET("/", "X-Ringside-Status: 503\r\n"))).toBe(DEFAULT_RESPONSE);
     expect(await stopClean(s)).toMatchObject({ requests: 11, responses: 9, delayed: 1, faults_close: 1, faults_reset: 1, control_errors: 0 });
-  });
+  }, 30_000);
 
   test("--control header: X-Ringside-* (any case; the last of a name wins); the query is not read", async () => {
     await using s = await startServer(["--mode", mode, "--control", "header"]);
@@ -39,14 +39,14 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(await seen(s.port, GET("/", "X-Ringside-Fault: close\r\n"))).toEqual({ fault: "eof", bytes: 0 });
     expect(await text(s.port, GET("/?status=503"))).toBe(DEFAULT_RESPONSE);
     await stopClean(s);
-  });
+  }, 30_000);
 
   test("--control both: the query's value over the header's", async () => {
     await using s = await startServer(["--mode", mode, "--control", "both"]);
     expect(await text(s.port, GET("/?status=418", "X-Ringside-Status: 503\r\n"))).toStartWith("HTTP/1.0 418 I'm a Teapot\r\n");
     expect(await text(s.port, GET("/", "X-Ringside-Status: 503\r\n"))).toStartWith("HTTP/1.0 503 ");
     await stopClean(s);
-  });
+  }, 30_000);
 
   test("hostile values: huge sizes and delays, malformed lists, weights over 100%, unknown statuses: a 400 naming the control, counted", async () => {
     await using s = await startServer(["--mode", mode, "--control", "both", "--max-delay", "10s"]);
@@ -58,7 +58,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(h.text).toBe(controlError("delay"));
     const c = await stopClean(s);
     expect(c).toMatchObject({ requests: 0, control_errors: HOSTILE.length + 1, bad_requests: HOSTILE.length + 1, responses: HOSTILE.length + 1 });
-  });
+  }, 30_000);
 });
 
 test("off by default: queries and headers are not read, every hostile value too; a default backend cannot be steered", async () => {

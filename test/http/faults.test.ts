@@ -24,7 +24,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect([o["/reset"]!.faults, o["/close"]!.faults, o["/hang"]!.faults]).toEqual([{ reset: 1 }, { close: 1 }, { hang: 1 }]);
     const c = await stopClean(s);
     expect(c).toMatchObject({ requests: 3, responses: 0, faults_reset: 1, faults_close: 1, faults_hang: 1, header_timeouts: 1, active: 0 });
-  });
+  }, 30_000);
 
   test("pipelined: the responses queued before a fault are sent whole, then the fault; nothing after it is answered", async () => {
     await using s = await startServer(["--mode", mode, "--keep-alive", "--header-timeout", "1s", ...ROUTES]);
@@ -37,7 +37,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     const c = await stopClean(s);
     // The requests after a fault were never framed.
     expect(c).toMatchObject({ requests: 9, responses: 6, faults_reset: 1, faults_close: 1, faults_hang: 1, active: 0 });
-  });
+  }, 30_000);
 
   test("a hanging connection reads and discards what the client sends, and is still cut at the header timeout", async () => {
     await using s = await startServer(["--mode", mode, "--keep-alive", "--header-timeout", "1s", ...ROUTES]);
@@ -50,5 +50,5 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(await conn.waitEnd(5_000)).toBe("eof");
     expect(conn.length).toBe(0);
     expect(await stopClean(s)).toMatchObject({ requests: 1, faults_hang: 1, header_timeouts: 1, active: 0 });
-  });
+  }, 30_000);
 });

@@ -127,4 +127,4 @@ test("a routes file and the env take the same keys: status (a number or a list),
     "/n": [["202"], []],
     "/e": [["204", "500"], ["hang"]],
   });
-});
+}, 30_000);

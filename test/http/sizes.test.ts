@@ -64,7 +64,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     }
     conn.close();
     expect(await stopClean(s)).toMatchObject({ requests: 40, responses: 40 });
-  });
+  }, 30_000);
 
   test("a route's size=1024: exact bytes; HEAD says 1024 and sends none; pipelined requests each get their own", async () => {
     await using s = await startServer(["--mode", mode, "--keep-alive", "--route", "/kib size=1024 type=application/octet-stream", "--route", "/r size=1-64"]);
@@ -87,7 +87,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     });
     conn.close();
     await stopClean(s);
-  });
+  }, 30_000);
 
   test("a drawn status keeps the generated size; a drawn 204 has no body, a drawn 205 says 0", async () => {
     await using s = await startServer(["--mode", mode, "--keep-alive", "--seed", "3", "--route", "/s=200,503@30%,204@20%,205@20% size=64"]);
@@ -102,6 +102,6 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
     expect(byStatus.get(205)!.head).toBe("HTTP/1.1 205 Reset Content\r\nContent-type: text/plain\r\nContent-length: 0\r\n\r\n");
     conn.close();
     await stopClean(s);
-  });
+  }, 30_000);
 });
 

@@ -51,7 +51,7 @@ describe("the Bun.serve fallback as a test target", () => {
     } finally {
       f.destroy();
     }
-  });
+  }, 30_000);
 
   test("control by query and header, the query first; hostile values get the ring's 400, naming the control; off by default", async () => {
     const f = await fallback(["--control", "both", "--max-delay", "10s"]);
@@ -78,7 +78,7 @@ describe("the Bun.serve fallback as a test target", () => {
     } finally {
       off.destroy();
     }
-  });
+  }, 30_000);
 
   test("faults: reset an RST; close and hang an EOF with no byte (at Bun's timeout tick); counted by kind and route", async () => {
     const f = await fallback(["--header-timeout", "1s", "--route", "/reset fault=reset", "--route", "/close fault=close", "--route", "/hang fault=hang"]);

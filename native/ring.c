@@ -95,6 +95,10 @@ static void park(struct ring *r)
 	CTR_ADD(r, parks, 1);
 	r->parked = true; /* the clock has moved on while we slept */
 	io_uring_submit_and_wait_timeout(&r->uring, &cqe, want, &ts, NULL);
+	/* Before the completions of the wait are handled: a clock that starts
+	 * (a connection accepted, a delay armed) must start from now, not from
+	 * before a long sleep, or its deadline comes early. */
+	r->now_ms = now_ms();
 }
 
 static void wait_for_work(struct ring *r)

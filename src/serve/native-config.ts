@@ -1,9 +1,10 @@
 // A Config as struct rs_config by field name, for native.ts to encode: every
 // option with a `native` column (its parsed value, or the library constant
-// it stands for), the layout, the routes as struct rs_route, and each
-// response's prebuilt variants.
+// it stands for), the layout, the seed, the routes as struct rs_route, and
+// each response's prebuilt variants, parts and weights (in parts per million).
 import type { Config } from "../config/config.ts";
 import { OPTIONS, type FlagName, type FlagValues, type OptionSpec } from "../config/flags.ts";
+import type { Outcome, Weighted } from "../config/outcomes.ts";
 import type { ResponseSpec } from "../config/response.ts";
 import type { Route } from "../config/routes.ts";
 import { usageError } from "../lib/errors.ts";
@@ -27,13 +28,21 @@ function optionField(o: OptionSpec, value: FlagValues[FlagName]): NativeScalar |
 }
 
 const lengths = (parts: Record<string, Uint8Array>): Record<string, number> => Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.length]));
-const none = { list: [], pad: 0 };
+
+/** Weights as the library's lists take them: values and parts per million, the rest 0 (unused). */
+const weights = (list: readonly Weighted[]): { values: NativeList; ppm: NativeList } => ({
+  values: { list: list.map((w) => w.value), pad: 0 },
+  ppm: { list: list.map((w) => w.ppm), pad: 0 },
+});
 
 /** A response as RS_OUTCOME_FIELDS takes it: prebuilt variants for its own
- * status and body, and its parts for replies put together when sent. */
-function outcomeFields(response: ResponseSpec): NativeFields {
+ * status and body, its parts for replies put together when sent, and what is
+ * drawn for it per request. */
+function outcomeFields(response: ResponseSpec, outcome: Outcome): NativeFields {
   const variants = buildResponses(response);
   const tails = buildTails(response);
+  const statuses = weights(outcome.statuses);
+  const delays = weights(outcome.delays);
   return {
     status: response.status,
     response_ptr: variants,
@@ -42,24 +51,21 @@ function outcomeFields(response: ResponseSpec): NativeFields {
     tail_len: lengths(tails),
     body_ptr: response.body,
     body_len: response.body.length,
-    body_reason: 0,
-    size_min: 0,
-    size_max: 0,
-    status_codes: none,
-    status_ppm: none,
-    delays_ms: none,
-    delays_ppm: none,
-    fault_ppm: { reset: 0, close: 0, hang: 0 },
+    body_reason: outcome.bodyReason ? 1 : 0,
+    size_min: outcome.size?.min ?? 0,
+    size_max: outcome.size?.max ?? 0,
+    status_codes: statuses.values,
+    status_ppm: statuses.ppm,
+    delays_ms: delays.values,
+    delays_ppm: delays.ppm,
+    fault_ppm: { ...outcome.faults },
   };
 }
 
 function routeFields(route: Route): NativeFields {
   const path = new TextEncoder().encode(route.path);
-  return { path_ptr: path, path_len: path.length, prefix: route.prefix ? 1 : 0, delay_ms: route.delayMs, ...outcomeFields(route.response) };
+  return { path_ptr: path, path_len: path.length, prefix: route.prefix ? 1 : 0, delay_ms: route.outcome.delayMs, ...outcomeFields(route.response, route.outcome) };
 }
-
-/** A seed for the rings' generators: never 0. */
-const randomSeed = (): number => 1 + Math.floor(Math.random() * (2 ** 52));
 
 export function nativeFields(cfg: Config): NativeFields {
   const out: Record<string, NativeValue> = { mode: cfg.layout.mode, rings: cfg.layout.rings };
@@ -67,5 +73,5 @@ export function nativeFields(cfg: Config): NativeFields {
   out.routes = cfg.routes.length;
   out.routes_ptr = cfg.routes.length ? { struct: "route", items: cfg.routes.map(routeFields) } : 0;
   const statuses = statusesTable();
-  return { ...out, seed: randomSeed(), control: "off", max_delay_ms: 3_600_000, max_size: 1 << 20, statuses_ptr: statuses, statuses_len: statuses.length, ...outcomeFields(cfg.response) };
+  return { ...out, delay_ms: cfg.outcome.delayMs, seed: cfg.seed, statuses_ptr: statuses, statuses_len: statuses.length, ...outcomeFields(cfg.response, cfg.outcome) };
 }

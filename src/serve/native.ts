@@ -21,6 +21,8 @@ const symbols = {
   rs_features: { args: [FFIType.ptr], returns: FFIType.u32 },
   rs_counters: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
   rs_route_requests: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
+  rs_route_outcomes: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.ptr },
+  rs_outcomes: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_last_step: { args: [], returns: FFIType.i32 },
   rs_last_error: { args: [], returns: FFIType.cstring },
   rs_describe: { args: [], returns: FFIType.cstring },
@@ -215,6 +217,10 @@ export class NativeServer {
     private readonly states: string[],
     /** One view per ring of its requests by route (default first). */
     private readonly routeViews: BigUint64Array[],
+    /** One view per ring of its requests by route and outcome (rs_route_outcomes). */
+    private readonly outcomeViews: BigUint64Array[],
+    /** Outcomes per route: a line of the statuses table each, then each fault. */
+    readonly outcomesPerRoute: number,
   ) {}
 
   /** Starts the ring. A failed rs_start throws RingsideError "start" with the
@@ -238,7 +244,9 @@ export class NativeServer {
     const views = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_counters(handle, k)!, 0, d.counters.size)));
     const routes = Number(fields.routes ?? 0) + 1;
     const routeViews = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_route_requests(handle, k)!, 0, routes * 8)));
-    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"), routeViews);
+    const perRoute = l.rs_outcomes(handle);
+    const outcomeViews = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_route_outcomes(handle, k)!, 0, routes * perRoute * 8)));
+    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"), routeViews, outcomeViews, perRoute);
   }
 
   get rings(): number {
@@ -266,6 +274,14 @@ export class NativeServer {
   /** Requests by route over the rings: the default response's, then each route's in config order. */
   routeRequests(): number[] {
     return Array.from(this.routeViews[0]!, (_, i) => this.routeViews.reduce((sum, v) => sum + Number(v[i]), 0));
+  }
+
+  /** By route (the default response's first), over the rings: requests by
+   * outcome, one count per line of the statuses table (responses.ts
+   * STATUS_CODES), then one per fault (enum fault). A route's sum to its requests. */
+  routeOutcomes(): number[][] {
+    const n = this.outcomesPerRoute;
+    return Array.from(this.routeViews[0]!, (_, r) => Array.from({ length: n }, (_, i) => this.outcomeViews.reduce((sum, v) => sum + Number(v[r * n + i]), 0)));
   }
 
   state(): string {

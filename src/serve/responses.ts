@@ -50,7 +50,20 @@ export function buildTails(spec: ResponseSpec): Record<ResponseKind, Uint8Array>
   return { ...tails, headClose10: tails.close10, headKeep10: tails.keep10, headClose11: tails.close11, headKeep11: tails.keep11 };
 }
 
+/** Every status a reply may carry, in the statuses table's order: the
+ * library counts outcomes by line of it (rs_route_outcomes). */
+export const STATUS_CODES: readonly number[] = Object.keys(REASONS).map(Number);
+
 /** Every status a reply may carry, one "NNN Reason\r\n" line each. */
 export function statusesTable(): Uint8Array {
-  return new TextEncoder().encode(Object.entries(REASONS).map(([code, reason]) => `${code} ${reason}\r\n`).join(""));
+  return new TextEncoder().encode(STATUS_CODES.map((code) => `${code} ${REASONS[code]}\r\n`).join(""));
+}
+
+/** The bytes generated bodies are cut from, as native/outcomes.c fills its
+ * buffer: the same line over and over (for the fallback, which serves the same). */
+export function generatedBytes(length: number): Uint8Array {
+  const line = new TextEncoder().encode("ringside generated body 0123456789abcdefghijklmnopqrstuvwxyz\n");
+  const out = new Uint8Array(length);
+  for (let off = 0; off < length; off += line.length) out.set(line.subarray(0, Math.min(line.length, length - off)), off);
+  return out;
 }

@@ -4,8 +4,9 @@
 // must be on an exported series (or be Prometheus's own job/instance); and the
 // other way round, every counter the rings keep must be on it, so a new one is
 // added to the dashboard when it is added to the library.
-// The server runs with 2 rings and two routes, started as a user would, through
-// `bun run serve`, so the per-ring and per-route series exist.
+// The server runs with 2 rings and three routes (one with weighted statuses
+// and faults), started as a user would, through `bun run serve`, so the
+// per-ring, per-route, per-status and per-fault series exist.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -94,7 +95,9 @@ describe("deploy/grafana/ringside.json against the real /metrics", () => {
 
   beforeAll(async () => {
     proc = Bun.spawn(["bun", "run", "--silent", "serve", "--port", "0", "--host", "127.0.0.1", "--admin-port", "0", "--rings", "2", "--mode", "batch",
-      "--route", "/healthz=200 body=ok", "--route", '/api/*=200 type=application/json body={"ok":true}'], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      "--route", "/healthz=200 body=ok", "--route", '/api/*=200 type=application/json body={"ok":true}',
+      // Weights, so that the series by status and by fault exist.
+      "--route", "/flaky=200,503@10% fault=reset@1%,close@1%,hang@1%"], { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     let out = "";
     const reader = (async () => {
       for await (const chunk of proc!.stdout) out += new TextDecoder().decode(chunk);
@@ -165,10 +168,12 @@ describe("deploy/grafana/ringside.json against the real /metrics", () => {
 
   test("it shows what the issue asks, and invents no latency series", () => {
     const used = new Set(all.flatMap((q) => names(q.expr).metrics));
-    for (const m of ["ringside_route_requests_total", "ringside_requests_total", "ringside_responses_total", "ringside_active", "ringside_ring_requests_total", "ringside_ring_active", "ringside_degraded", "ringside_bad_requests_total", "ringside_send_errors_total"]) {
+    for (const m of ["ringside_route_requests_total", "ringside_route_responses_total", "ringside_route_faults_total", "ringside_requests_total", "ringside_responses_total", "ringside_active", "ringside_ring_requests_total", "ringside_ring_active", "ringside_degraded", "ringside_bad_requests_total", "ringside_send_errors_total"]) {
       expect(used.has(m), m).toBe(true);
     }
     expect(all.some((q) => /\bby \(route\)/.test(q.expr))).toBe(true);
+    expect(all.some((q) => /\bby \(route, status\)/.test(q.expr))).toBe(true);
+    expect(all.some((q) => /\bby \(route, fault\)/.test(q.expr))).toBe(true);
     expect(all.some((q) => /\bby \(instance, ring\)/.test(q.expr))).toBe(true);
     expect(all.filter((q) => /histogram_quantile|_bucket\b|latency|duration/.test(q.expr))).toEqual([]);
   });

@@ -213,10 +213,22 @@ static void release_slot(struct ring *r, struct conn *c)
 	CTR_ADD(r, active, -1);
 }
 
+/* A plain close runs when it is submitted, before any accept queued after
+ * it: the slot is free now. A close linked behind the reset's socket command
+ * runs only once that completes, and an accept issued in between would find
+ * the file table full and drop its client: that slot is free at the close's
+ * own completion (io_complete). */
 static void submit_close(struct ring *r, struct conn *c)
 {
-	if (c->reset)
+	struct io_uring_sqe *sqe;
+
+	if (c->reset && (r->features & RS_FEAT(SOCK_CMD))) {
 		add_reset(r, c);
+		sqe = get_sqe(r);
+		prep_close(r, sqe, c);
+		c->ops |= OPB(OP_CLOSE);
+		return;
+	}
 	prep_close(r, get_sqe(r), c);
 	release_slot(r, c);
 }
@@ -333,8 +345,17 @@ void io_complete(struct ring *r, const struct io_uring_cqe *cqe)
 			buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
 		return;
 	}
+	if (t == OP_CLOSE) {
+		/* Only a reset's close is waited for (submit_close); a linked
+		 * close's failure is the send's, handled there. */
+		if (c->ops & OPB(OP_CLOSE)) {
+			c->ops &= (uint16_t)~OPB(OP_CLOSE);
+			release_slot(r, c);
+		}
+		return;
+	}
 	if (!(cqe->flags & IORING_CQE_F_MORE))
-		c->ops &= (uint8_t)~OPB(t);
+		c->ops &= (uint16_t)~OPB(t);
 	if (c->http.state == CONN_CLOSING) {
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));

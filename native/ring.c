@@ -30,9 +30,9 @@ static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 		r->bufs.out++;
 	if (t == OP_ACCEPT)
 		handle_accept(r, cqe);
-	else if (t == OP_RECV || t == OP_SEND || t == OP_SHUTDOWN || t == OP_DELAY)
+	else if (t == OP_RECV || t == OP_SEND || t == OP_SHUTDOWN || t == OP_DELAY || t == OP_CLOSE)
 		io_complete(r, cqe);
-	/* close, cancel, wake: nothing owed */
+	/* cancel, wake: nothing owed */
 }
 
 /* ---- timers, draining, the loop ---------------------------------------- */

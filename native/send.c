@@ -197,7 +197,7 @@ void add_reset(struct ring *r, struct conn *c)
 	sqe->addr3 = (uint64_t)(uintptr_t)&abort_on_close;               /* optval */
 	sqe->file_index = sizeof(abort_on_close);                        /* optlen */
 	sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS | (r->fixed_files ? IOSQE_FIXED_FILE : 0);
-	io_uring_sqe_set_data64(sqe, encode_ud(OP_CLOSE, c->gen, conn_idx(r, c)));
+	io_uring_sqe_set_data64(sqe, encode_ud(OP_CANCEL, c->gen, conn_idx(r, c))); /* a failure: nothing owed */
 }
 
 void add_shutdown(struct ring *r, struct conn *c)

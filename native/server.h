@@ -40,7 +40,10 @@
  * a reused slot (completions only: see close_conn for submissions). */
 enum op_type { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN, OP_WAKE, OP_DELAY };
 /* A connection's operations in flight, one bit per type (at most one each). */
-#define OPB(t) ((uint8_t)(1u << (t)))
+#define OPB(t) ((uint16_t)(1u << (t)))
+/* Every op type has its bit in conn.ops (a u8 once lost OP_DELAY's: delays
+ * of clients that left were never cancelled). */
+_Static_assert(OP_DELAY < 16, "conn.ops is too narrow for every op type");
 
 static inline uint64_t encode_ud(enum op_type t, uint32_t gen, uint32_t idx)
 {
@@ -72,7 +75,7 @@ struct conn {
 	struct conn_http http;
 	uint32_t gen;
 	int fd;                /* fixed file index, or a real fd without fixed files */
-	uint8_t ops;           /* OPB() of each operation not yet completed; the
+	uint16_t ops;          /* OPB() of each operation not yet completed; the
 				* slot is closed and reused only once it is 0 */
 	bool close_linked;     /* a close is linked behind the queued send */
 	bool multishot;        /* the recv in flight is a multishot one */

@@ -24,8 +24,13 @@ ARG BUILD_BASE=docker.io/library/debian:bookworm-slim
 ARG BASE=docker.io/oven/bun:1.4.5-slim
 
 FROM ${BUILD_BASE} AS native
-# Skipped when BUILD_BASE already has the toolchain (the local build base does).
-RUN if ! command -v cc >/dev/null || ! command -v make >/dev/null || [ ! -e /usr/include/liburing.h ]; then \
+# PREBUILT=linux-arm64 (or linux-x64): take native/prebuilt/PLATFORM/libringside.so,
+# cross-compiled by scripts/build-prebuilt.sh, instead of compiling here. For an
+# emulated build (podman build --platform linux/arm64) BUILD_BASE then needs only
+# a shell, ldd and liburing2, which the local run base has: no toolchain image.
+ARG PREBUILT=
+# Skipped when BUILD_BASE already has the toolchain (the local build base does), or with PREBUILT.
+RUN if [ -z "$PREBUILT" ] && { ! command -v cc >/dev/null || ! command -v make >/dev/null || [ ! -e /usr/include/liburing.h ]; }; then \
         apt-get update \
         && apt-get install -y --no-install-recommends gcc libc6-dev make liburing-dev \
         && rm -rf /var/lib/apt/lists/*; \
@@ -33,11 +38,11 @@ RUN if ! command -v cc >/dev/null || ! command -v make >/dev/null || [ ! -e /usr
 WORKDIR /build/native
 COPY native/ ./
 # RUNPATH $ORIGIN: libringside.so finds the liburing.so.2 copied next to it,
-# so the runtime needs no ldconfig.
-RUN make -s lib CFLAGS='-O2 -Wl,-rpath,\$$ORIGIN' \
-    && mkdir -p /out \
-    && cp build/libringside.so /out/ \
-    && cp -L "$(ldd build/libringside.so | awk '/liburing/ { print $3 }')" /out/liburing.so.2
+# so the runtime needs no ldconfig (the prebuilt libraries carry it too).
+RUN mkdir -p /out \
+    && if [ -n "$PREBUILT" ]; then cp "prebuilt/$PREBUILT/libringside.so" /out/; \
+       else make -s lib CFLAGS='-O2 -Wl,-rpath,\$$ORIGIN' && cp build/libringside.so /out/; fi \
+    && cp -L "$(ldd /out/libringside.so | awk '/liburing/ { print $3 }')" /out/liburing.so.2
 
 # The root filesystem of the image: Bun and the shared objects it needs, and
 # the app as one minified bundle (no TypeScript to transpile at each start).

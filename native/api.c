@@ -15,6 +15,7 @@
 #include "server.h"
 
 #include "listen.h"
+#include "outcomes.h"
 #include "replies.h"
 #include "ring.h"
 #include "setup.h"
@@ -36,9 +37,8 @@ static void free_server(struct rs_server *s)
 	for (uint32_t k = 0; k < s->nrings; k++)
 		free_ring(&s->rings[k]);
 	free(s->rings);
-	free(s->replies);
-	free(s->routes);
-	free(s->reply_mem);
+	free_replies(s);
+	free_outcomes(s);
 	free(s);
 }
 
@@ -94,6 +94,7 @@ static void init_ring(struct rs_server *s, uint32_t k)
 	r->cpu = s->cfg.ring_cpus[k];
 	r->sq_cpu = s->cfg.sq_cpus[k];
 	r->listen_fd = r->wake_fd = -1;
+	r->rng = rs_rand_seed(s->cfg.seed, k);
 	r->nconns = total / s->nrings + (k < total % s->nrings);
 	if (s->nrings == 1)
 		snprintf(r->name, sizeof(r->name), "ringside-ring");
@@ -209,6 +210,21 @@ static int start_rings(struct rs_server *s)
 	return await_rings(s);
 }
 
+/* The replies and what they are drawn from, then the rings. */
+static int start_server(struct rs_server *s)
+{
+	const char *why = "config: a response or route out of bounds";
+	int ret = setup_replies(s);
+
+	if (ret == 0)
+		ret = setup_outcomes(s, &why);
+	if (ret == -EINVAL)
+		return fail(RS_STEP_CONFIG, why, ret);
+	if (ret < 0)
+		return fail(RS_STEP_ALLOC, "alloc: replies", ret);
+	return start_rings(s);
+}
+
 RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 {
 	struct rs_server *s;
@@ -231,11 +247,7 @@ RS_EXPORT int rs_start(const struct rs_config *cfg, struct rs_server **out)
 	for (uint32_t k = 0; k < s->nrings; k++)
 		init_ring(s, k);
 	init_policy(s);
-	if ((ret = setup_replies(s)) < 0)
-		ret = ret == -EINVAL ? fail(RS_STEP_CONFIG, "config: a route out of bounds", ret)
-				     : fail(RS_STEP_ALLOC, "alloc: replies", ret);
-	else
-		ret = start_rings(s);
+	ret = start_server(s);
 	if (ret < 0) {
 		free_server(s);
 		return ret;
@@ -284,6 +296,11 @@ RS_EXPORT const uint64_t *rs_route_requests(const struct rs_server *s, uint32_t 
 {
 	return ring < s->nrings ? s->rings[ring].route_requests : NULL;
 }
+RS_EXPORT const uint64_t *rs_route_outcomes(const struct rs_server *s, uint32_t ring)
+{
+	return ring < s->nrings ? s->rings[ring].route_outcomes : NULL;
+}
+RS_EXPORT int rs_outcomes(const struct rs_server *s) { return (int)(s->nstatuses + RS_FAULTS); }
 RS_EXPORT uint32_t rs_features(const struct rs_server *s) { return s->rings[0].features | s->features; }
 
 RS_EXPORT const struct rs_counters *rs_counters(const struct rs_server *s, uint32_t ring)

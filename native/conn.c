@@ -13,7 +13,7 @@
 #endif
 
 #define BIT(s) (1u << CONN_##s)
-#define AFTER_FRAMING (BIT(READING) | BIT(READING_BODY) | BIT(DELAYING) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING))
+#define AFTER_FRAMING (BIT(READING) | BIT(READING_BODY) | BIT(DELAYING) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(HANGING) | BIT(CLOSING))
 
 /* allowed[from] has bit `to` set when from -> to may happen. */
 static const uint16_t allowed[CONN_STATES] = {
@@ -23,8 +23,9 @@ static const uint16_t allowed[CONN_STATES] = {
 	[CONN_READING_BODY] = BIT(READING_BODY) | BIT(DELAYING) | BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING),
 	[CONN_DELAYING] = BIT(SENDING) | BIT(SENDING_LAST) | BIT(CLOSING),
 	[CONN_SENDING] = AFTER_FRAMING | BIT(IDLE),
-	[CONN_SENDING_LAST] = BIT(LINGERING) | BIT(CLOSING) | BIT(FREE),
+	[CONN_SENDING_LAST] = BIT(LINGERING) | BIT(HANGING) | BIT(CLOSING) | BIT(FREE),
 	[CONN_LINGERING] = BIT(LINGERING) | BIT(CLOSING),
+	[CONN_HANGING] = BIT(HANGING) | BIT(CLOSING),
 	[CONN_CLOSING] = BIT(FREE),
 };
 
@@ -45,7 +46,8 @@ uint64_t conn_bound_ms(const struct conn_http *h, enum conn_state s, const struc
 {
 	switch (s) {
 	case CONN_READING:
-	case CONN_READING_BODY: return b->header_ms;
+	case CONN_READING_BODY:
+	case CONN_HANGING: return b->header_ms;
 	case CONN_DELAYING: return h->delay_ms;
 	case CONN_SENDING:
 	case CONN_SENDING_LAST: return b->send_ms;
@@ -77,7 +79,7 @@ static void enter(struct conn_http *h, const struct conn_env *env, enum conn_sta
 void conn_open(struct conn_http *h, const struct conn_env *env)
 {
 	memset(h, 0, sizeof(*h));
-	h->pending = -1;
+	h->fault = RS_NO_FAULT;
 	h->state = CONN_FREE;
 	enter(h, env, CONN_READING);
 }
@@ -100,33 +102,40 @@ static enum conn_io close_now(struct conn_http *h, const struct conn_env *env, s
 	return CONN_IO_CLOSE;
 }
 
-static void tally(struct conn_tally *t, enum rs_tally what)
+static void tally(struct conn_tally *t, const struct rs_decision *d)
 {
-	if (what == RS_TALLY_BAD)
+	if (d->tally == RS_TALLY_BAD || d->tally == RS_TALLY_CONTROL)
 		t->bad_requests++;
-	else if (what == RS_TALLY_TOO_LARGE)
+	if (d->tally == RS_TALLY_CONTROL)
+		t->control_errors++;
+	else if (d->tally == RS_TALLY_TOO_LARGE)
 		t->too_large++;
-	else
+	else if (d->tally == RS_TALLY_REQUEST)
 		t->requests++;
+	if (d->fault != RS_NO_FAULT)
+		t->faults[d->fault]++;
+	if (d->route != RS_NO_ROUTE && t->noutcomes < CONN_STEP_REQUESTS)
+		t->outcomes[t->noutcomes++] = (struct conn_outcome){ (uint16_t)d->route, d->outcome };
 }
 
 /* The drain's one rule: the next response to start is the connection's
  * last, and says so (Connection: close). */
-static uint16_t drain_last(struct conn_http *h, const struct conn_env *env, uint16_t reply)
+static struct conn_reply drain_last(struct conn_http *h, const struct conn_env *env, struct conn_reply reply)
 {
 	if (!env->draining)
 		return reply;
 	h->close_after = true;
-	return rs_reply_closing(reply);
+	reply.id = rs_reply_closing(reply.id);
+	return reply;
 }
 
 /* Queues the reply owed for the last request, once its body is read. */
 static void queue_pending(struct conn_http *h, const struct conn_env *env)
 {
-	h->replies[h->nreplies++] = drain_last(h, env, (uint16_t)h->pending);
+	h->replies[h->nreplies++] = drain_last(h, env, h->pending);
 	if (h->pending_delay > h->delay_ms)
 		h->delay_ms = h->pending_delay;
-	h->pending = -1;
+	h->owed = false;
 	h->served++;
 }
 
@@ -141,20 +150,27 @@ static bool frame_one(struct conn_http *h, const uint8_t *win, uint32_t n, uint3
 
 	if (r == RS_FRAME_MORE)
 		return false;
-	d = rs_decide(pol, r, r > 0 ? &req : NULL, win + *off, h->served);
-	tally(t, d.tally);
-	if (d.route != RS_NO_ROUTE && t->nroutes < CONN_STEP_REQUESTS)
-		t->routes[t->nroutes++] = (uint16_t)d.route;
+	d = rs_decide(pol, r, r > 0 ? &req : NULL, win + *off, h->served, env->rng);
+	tally(t, &d);
 	if (!d.keep)
 		h->close_after = true;
 	h->linger |= d.linger;
-	if (r < 0) {
-		h->replies[h->nreplies++] = d.reply; /* errors are answered at once */
+	if (r < 0 || d.tally == RS_TALLY_CONTROL) {
+		/* errors are answered at once */
+		h->replies[h->nreplies++] = (struct conn_reply){ d.reply, 0, RS_SIZE_STATIC };
+		h->close_after = true;
 		return false;
 	}
 	*off += (uint32_t)r;
+	if (d.fault != RS_NO_FAULT) {
+		/* Instead of a reply: acted on once the replies before it are out. */
+		h->fault = (uint8_t)d.fault;
+		h->close_after = true;
+		return false;
+	}
 	h->skip = d.skip;
-	h->pending = d.reply;
+	h->owed = true;
+	h->pending = (struct conn_reply){ d.reply, d.status, d.size };
 	h->pending_delay = d.delay_ms;
 	return true;
 }
@@ -174,7 +190,7 @@ static uint32_t frame_window(struct conn_http *h, const uint8_t *win, uint32_t n
 			if (h->skip)
 				break;
 		}
-		if (h->pending >= 0) {
+		if (h->owed) {
 			if (h->nreplies == RS_MAX_IOV)
 				break;
 			queue_pending(h, env);
@@ -191,8 +207,20 @@ static uint32_t frame_window(struct conn_http *h, const uint8_t *win, uint32_t n
  * (a reply still waiting for its body keeps the connection going). */
 static enum conn_io start_sending(struct conn_http *h, const struct conn_env *env)
 {
-	enter(h, env, h->close_after && h->pending < 0 ? CONN_SENDING_LAST : CONN_SENDING);
+	enter(h, env, h->close_after && !h->owed ? CONN_SENDING_LAST : CONN_SENDING);
 	return CONN_IO_SEND;
+}
+
+/* A fault drawn for a request, once the replies before it are out. */
+static enum conn_io act_on_fault(struct conn_http *h, const struct conn_env *env)
+{
+	if (h->fault == RS_FAULT_HANG) {
+		enter(h, env, CONN_HANGING);
+		return CONN_IO_RECV; /* read and discard; HANGING's clock cuts it */
+	}
+	release(h, env);
+	enter(h, env, CONN_CLOSING);
+	return h->fault == RS_FAULT_RESET ? CONN_IO_RESET : CONN_IO_CLOSE;
 }
 
 /* The state after framing: holding back or sending what was queued, or
@@ -207,7 +235,9 @@ static enum conn_io after_framing(struct conn_http *h, const struct conn_env *en
 	}
 	if (h->nreplies)
 		return start_sending(h, env);
-	enter(h, env, h->skip || h->pending >= 0 ? CONN_READING_BODY : CONN_READING);
+	if (h->fault != RS_NO_FAULT)
+		return act_on_fault(h, env);
+	enter(h, env, h->skip || h->owed ? CONN_READING_BODY : CONN_READING);
 	return CONN_IO_RECV;
 }
 
@@ -231,7 +261,8 @@ static enum conn_io frame_own(struct conn_http *h, const struct conn_env *env, s
 bool conn_takes_input(const struct conn_http *h)
 {
 	return h->state == CONN_READING || h->state == CONN_IDLE || h->state == CONN_READING_BODY ||
-	       h->state == CONN_LINGERING || (h->state == CONN_DELAYING && h->close_after);
+	       h->state == CONN_LINGERING || h->state == CONN_HANGING ||
+	       (h->state == CONN_DELAYING && h->close_after);
 }
 
 /* Framed in place: an incomplete rest is kept in an own buffer, unless the
@@ -263,8 +294,8 @@ enum conn_io conn_feed(struct conn_http *h, const uint8_t *data, uint32_t n,
 	if (!conn_takes_input(h))
 		return CONN_IO_NONE;
 	*taken = n;
-	if (h->state == CONN_LINGERING)
-		return CONN_IO_RECV; /* read only to reach the EOF */
+	if (h->state == CONN_LINGERING || h->state == CONN_HANGING)
+		return CONN_IO_RECV; /* read only to reach the EOF, or the clock */
 	if (h->state == CONN_DELAYING) {
 		h->linger = true; /* never answered: read on, to see the peer leave */
 		return CONN_IO_RECV;
@@ -289,7 +320,7 @@ enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_en
 			   struct conn_tally *t)
 {
 	h->len += n;
-	if (h->state == CONN_LINGERING || h->state == CONN_DELAYING) {
+	if (h->state == CONN_LINGERING || h->state == CONN_DELAYING || h->state == CONN_HANGING) {
 		h->len = 0; /* read only to reach the EOF, or to see the peer leave */
 		h->linger = true;
 		return CONN_IO_RECV;
@@ -301,9 +332,9 @@ enum conn_io conn_on_delay_over(struct conn_http *h, const struct conn_env *env)
 {
 	/* Queued before the drain began, they start now: the last closes. */
 	h->replies[h->nreplies - 1] = drain_last(h, env, h->replies[h->nreplies - 1]);
-	if (env->draining && h->pending >= 0) {
+	if (env->draining && h->owed) {
 		/* A request behind them is not answered: its body is read away. */
-		h->pending = -1;
+		h->owed = false;
 		h->skip = 0;
 		h->linger = true;
 	}
@@ -316,6 +347,8 @@ enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struc
 	h->nreplies = 0;
 	h->delay_ms = 0;
 	if (h->state == CONN_SENDING_LAST) {
+		if (h->fault != RS_NO_FAULT)
+			return act_on_fault(h, env);
 		if (input_held || h->linger || h->len || h->skip) {
 			release(h, env); /* what is left is never answered */
 			enter(h, env, CONN_LINGERING);
@@ -324,7 +357,7 @@ enum conn_io conn_on_sent(struct conn_http *h, const struct conn_env *env, struc
 		enter(h, env, CONN_CLOSING);
 		return CONN_IO_CLOSE;
 	}
-	if (h->skip || h->pending >= 0) {
+	if (h->skip || h->owed) {
 		enter(h, env, CONN_READING_BODY);
 		return CONN_IO_RECV;
 	}
@@ -359,7 +392,8 @@ enum conn_io conn_on_error(struct conn_http *h, const struct conn_env *env, stru
 
 enum conn_io conn_on_drain(struct conn_http *h, const struct conn_env *env)
 {
-	if (h->state != CONN_IDLE)
+	/* Owed nothing: idle, or a request drawn to hang. */
+	if (h->state != CONN_IDLE && h->state != CONN_HANGING)
 		return CONN_IO_NONE;
 	enter(h, env, CONN_CLOSING);
 	return CONN_IO_CLOSE;
@@ -374,7 +408,8 @@ enum conn_io conn_on_deadline(struct conn_http *h, const struct conn_env *env, s
 {
 	switch (h->state) {
 	case CONN_READING:
-	case CONN_READING_BODY: t->header_timeouts++; break;
+	case CONN_READING_BODY:
+	case CONN_HANGING: t->header_timeouts++; break;
 	case CONN_IDLE: t->idle_timeouts++; break;
 	case CONN_SENDING:
 	case CONN_SENDING_LAST: t->send_timeouts++; break;
@@ -403,5 +438,5 @@ bool conn_is_idle(const struct conn_http *h)
 
 bool conn_done_after_send(const struct conn_http *h)
 {
-	return h->state == CONN_SENDING_LAST && !h->linger && !h->len && !h->skip;
+	return h->state == CONN_SENDING_LAST && !h->linger && !h->len && !h->skip && h->fault == RS_NO_FAULT;
 }

@@ -20,6 +20,7 @@
  *   SENDING, SENDING_LAST  send_ms for the whole of the queued replies
  *   IDLE                   idle_ms
  *   LINGERING              linger_ms
+ *   HANGING                header_ms (a request drawn to hang is never answered)
  *   CLOSING                none: io.c has cancelled what is in flight
  * The drain adds one bound over all of them (conn_on_drain_over).
  */
@@ -43,6 +44,7 @@
 	X(SENDING)      /* replies in flight; the connection stays open */   \
 	X(SENDING_LAST) /* the last replies in flight; then close or linger */ \
 	X(LINGERING)    /* write side shut, reading to EOF before the close */ \
+	X(HANGING)      /* fault=hang: reading and discarding, never answering */ \
 	X(CLOSING)      /* closed by us; its last operations still to finish */
 
 #define CONN_X_ENUM(name) CONN_##name,
@@ -55,6 +57,7 @@ enum conn_io {
 	CONN_IO_SEND,   /* send replies[0 .. nreplies) */
 	CONN_IO_LINGER, /* shut the write side, then read and discard to EOF */
 	CONN_IO_CLOSE,  /* close the connection */
+	CONN_IO_RESET,  /* close it with an RST (fault=reset) */
 	CONN_IO_NONE,   /* nothing taken: input waits until the replies are sent */
 };
 
@@ -74,6 +77,7 @@ struct conn_env {
 	const struct conn_bounds *bounds;
 	uint64_t now_ms;
 	bool draining;
+	uint64_t *rng;  /* the ring's generator, for the policy's draws */
 	uint32_t buf_cap;
 	uint8_t *(*get_buf)(void *ctx);
 	void (*put_buf)(void *ctx, uint8_t *buf);
@@ -84,10 +88,18 @@ struct conn_env {
  * body is still to come. */
 #define CONN_STEP_REQUESTS (RS_MAX_IOV + 1)
 
+/* A request's route and what it came to (policy.h: rs_decision.outcome). */
+struct conn_outcome {
+	uint16_t route;
+	uint16_t outcome;
+};
+
 /* Counter deltas from one step, added by the caller. */
 struct conn_tally {
 	uint32_t requests;
 	uint32_t bad_requests;
+	uint32_t control_errors;
+	uint32_t faults[RS_FAULTS];
 	uint32_t too_large;
 	uint32_t eof_early;
 	uint32_t header_timeouts; /* READING or READING_BODY ran out */
@@ -97,24 +109,38 @@ struct conn_tally {
 	uint32_t drain_timeouts;  /* open when the drain ran out */
 	uint32_t delayed;         /* replies held back */
 	uint32_t delayed_cut;     /* ... and never sent: the peer left, or a deadline */
-	uint16_t nroutes;         /* the route of each request framed, in order */
-	uint16_t routes[CONN_STEP_REQUESTS];
+	uint16_t noutcomes;       /* each request framed, in order */
+	struct conn_outcome outcomes[CONN_STEP_REQUESTS];
 };
+
+/* A queued reply: prebuilt reply id, and what was drawn for it. */
+struct conn_reply {
+	uint16_t id;
+	uint16_t status;          /* 0: the route's own (the prebuilt bytes), else put together when sent */
+	uint32_t size;            /* RS_SIZE_STATIC, or a generated body of this size */
+};
+
+static inline bool conn_reply_prebuilt(struct conn_reply r)
+{
+	return !r.status && r.size == RS_SIZE_STATIC;
+}
 
 struct conn_http {
 	uint8_t *buf;        /* own buffer (env->buf_cap bytes) while len > 0, else NULL */
 	uint32_t len;        /* unprocessed input held in buf */
 	uint32_t served;     /* replies queued so far (max_requests counts these) */
 	uint64_t skip;       /* request body bytes still to discard */
-	int32_t pending;     /* reply owed once the body is read, or -1 */
+	bool owed;           /* a reply is owed once the body is read ... */
+	struct conn_reply pending; /* ... this one */
 	uint32_t pending_delay; /* ... and how long it is held back */
 	uint32_t delay_ms;   /* the queued replies are held back this long (their longest) */
 	bool close_after;    /* close once the queued replies are sent */
 	bool linger;         /* input may be unread: shut down and drain first */
+	uint8_t fault;       /* enum rs_fault drawn for the last request, or RS_NO_FAULT */
 	enum conn_state state;
 	uint64_t deadline_ms; /* when the current state's clock runs out */
 	uint8_t nreplies;
-	uint16_t replies[RS_MAX_IOV];
+	struct conn_reply replies[RS_MAX_IOV];
 };
 
 /* A new connection, reading its first request. */
@@ -134,7 +160,7 @@ uint8_t *conn_own_buffer(struct conn_http *h, const struct conn_env *env);
 enum conn_io conn_on_input(struct conn_http *h, uint32_t n, const struct conn_env *env,
 			   struct conn_tally *t);
 /* True in the states that take input (READING, IDLE, READING_BODY, LINGERING,
- * and DELAYING once nothing more will be answered). */
+ * HANGING, and DELAYING once nothing more will be answered). */
 bool conn_takes_input(const struct conn_http *h);
 /* The delay ran out: send. In the drain the last reply becomes a closing one. */
 enum conn_io conn_on_delay_over(struct conn_http *h, const struct conn_env *env);

@@ -12,7 +12,7 @@
 #include "probe.h"
 
 struct out {
-	char buf[8192];
+	char buf[16384];
 	size_t len;
 };
 
@@ -41,6 +41,8 @@ static void close_with(struct out *o, char c)
 #define X_COUNT_64 64
 #define X_COUNT_RS_RESP_KINDS RS_RESP_KINDS
 #define X_COUNT_RS_MAX_RINGS RS_MAX_RINGS
+#define X_COUNT_RS_MAX_WEIGHTS RS_MAX_WEIGHTS
+#define X_COUNT_RS_FAULTS RS_FAULTS
 #define X_FIELD(st, abi, name, count, en)                                         \
 	put(o, "{\"name\":\"%s\",\"type\":\"%s\",\"offset\":%zu,\"count\":%d,\"enum\":\"%s\"},", \
 	    #name, #abi, offsetof(struct st, name), count, #en);
@@ -65,6 +67,8 @@ static void kinds(struct out *o) { int v = 0; RS_RESPONSE_KIND_LIST(X_VALUE) }
 static void states(struct out *o) { int v = 0; RS_STATE_LIST(X_VALUE) }
 static void features(struct out *o) { int v = 0; RS_FEATURE_LIST(X_VALUE) }
 static void steps(struct out *o) { int v = 0; RS_STEP_LIST(X_VALUE) }
+static void faults(struct out *o) { int v = 0; RS_FAULT_LIST(X_VALUE) }
+static void controls(struct out *o) { int v = 0; RS_CONTROL_LIST(X_VALUE) }
 
 static void describe(struct out *o)
 {
@@ -83,6 +87,8 @@ static void describe(struct out *o)
 	put_enum(o, "state", states);
 	put_enum(o, "feature", features);
 	put_enum(o, "step", steps);
+	put_enum(o, "fault", faults);
+	put_enum(o, "control", controls);
 	close_with(o, '}');
 	put(o, ",\"constants\":{");
 	RS_CONSTANT_LIST(X_CONSTANT)

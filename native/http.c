@@ -65,6 +65,8 @@ struct parser {
 	uint8_t conn_close;
 	uint8_t conn_keep_alive;
 	struct span path;   /* what routes match: see target_path() */
+	struct span query;  /* after the path's "?" */
+	struct span ctl[RS_CTL_KEYS]; /* X-Ringside-* values */
 };
 
 static int is_ows(uint8_t c)
@@ -255,6 +257,16 @@ static struct span target_path(struct span t)
 	return (struct span){ p, (size_t)((q ? q : end) - p) };
 }
 
+/* What follows the path's "?", if anything. */
+static struct span target_query(struct span t, struct span path)
+{
+	const uint8_t *after = path.p + path.n, *end = t.p + t.n;
+
+	if (after < end && *after == '?')
+		return (struct span){ after + 1, (size_t)(end - after - 1) };
+	return (struct span){ end, 0 };
+}
+
 static int parse_request_line(struct parser *ps)
 {
 	struct span method, target;
@@ -271,6 +283,7 @@ static int parse_request_line(struct parser *ps)
 	ps->minor_version = minor == 0 ? 0 : 1;
 	ps->is_head = method.n == 4 && memcmp(method.p, "HEAD", 4) == 0;
 	ps->path = target_path(target);
+	ps->query = target_query(target, ps->path);
 	return 0;
 }
 
@@ -344,6 +357,20 @@ static void apply_connection(struct parser *ps, struct span v)
 	}
 }
 
+/* X-Ringside-Status, -Delay, -Size, -Fault: kept for the policy (which
+ * reads them only with --control header); the last of a name wins. */
+static void capture_control(struct parser *ps, struct span name, struct span value)
+{
+	static const char *const keys[RS_CTL_KEYS] = { "status", "delay", "size", "fault" };
+	struct span key = { name.p + 11, name.n - 11 };
+
+	if (!EQUALS_NOCASE(((struct span){ name.p, 11 }), "x-ringside-"))
+		return;
+	for (int k = 0; k < RS_CTL_KEYS; k++)
+		if (equals_nocase(key, keys[k], strlen(keys[k])))
+			ps->ctl[k] = value;
+}
+
 /* Acts on the few fields that affect framing; the rest are only validated. */
 static int apply_field(struct parser *ps, struct span name, struct span value)
 {
@@ -357,6 +384,8 @@ static int apply_field(struct parser *ps, struct span name, struct span value)
 		apply_connection(ps, value);
 	else if (EQUALS_NOCASE(name, "host") && ++ps->hosts > 1)
 		rc = RS_FRAME_BAD; /* RFC 9112 3.2: more than one Host */
+	else if (name.n > 11 && (name.p[0] | 0x20) == 'x' && name.p[1] == '-')
+		capture_control(ps, name, value);
 	if (rc)
 		return rc;
 	/* Both framings at once: a smuggling vector (RFC 9112 6.1). */
@@ -430,6 +459,12 @@ static void fill_request(const struct parser *ps, struct rs_request *out)
 	out->chunked = ps->has_te; /* check_block: TE implies final chunked */
 	out->path_off = (uint32_t)(ps->path.p - ps->buf);
 	out->path_len = (uint32_t)ps->path.n;
+	out->query_off = (uint32_t)(ps->query.p - ps->buf);
+	out->query_len = (uint32_t)ps->query.n;
+	for (int k = 0; k < RS_CTL_KEYS; k++) {
+		out->ctl_off[k] = ps->ctl[k].n ? (uint32_t)(ps->ctl[k].p - ps->buf) : 0;
+		out->ctl_len[k] = (uint32_t)ps->ctl[k].n;
+	}
 }
 
 int rs_frame(const uint8_t *buf, size_t len, size_t max_header,

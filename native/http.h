@@ -36,11 +36,19 @@ enum rs_conn_token {
 	RS_CONN_KEEP_ALIVE = 2,
 };
 
+/* The headers a request may steer its response with (--control header),
+ * in the order of the query keys: status, delay, size, fault. */
+enum rs_control_key { RS_CTL_STATUS, RS_CTL_DELAY, RS_CTL_SIZE, RS_CTL_FAULT, RS_CTL_KEYS };
+
 struct rs_request {
 	uint64_t content_length; /* body bytes that follow the header block */
 	uint32_t path_off;       /* the target's path, from buf: without the query, and */
 	uint32_t path_len;       /* for an absolute-form target without scheme and authority
 				  * (0 for "http://host" alone: the path is "/") */
+	uint32_t query_off;      /* the query after the path's "?", from buf (0 bytes: none) */
+	uint32_t query_len;
+	uint32_t ctl_off[RS_CTL_KEYS]; /* X-Ringside-Status, -Delay, -Size, -Fault values, from buf */
+	uint32_t ctl_len[RS_CTL_KEYS]; /* (0: not sent) */
 	uint8_t is_head;         /* method is exactly HEAD */
 	uint8_t minor_version;   /* HTTP/1.<minor>, 0 or 1 (other minors count as 1) */
 	uint8_t connection;      /* enum rs_conn_token */

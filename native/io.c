@@ -213,8 +213,22 @@ static void release_slot(struct ring *r, struct conn *c)
 	CTR_ADD(r, active, -1);
 }
 
+/* A plain close runs when it is submitted, before any accept queued after
+ * it: the slot is free now. A close linked behind the reset's socket command
+ * runs only once that completes, and an accept issued in between would find
+ * the file table full and drop its client: that slot is free at the close's
+ * own completion (io_complete). */
 static void submit_close(struct ring *r, struct conn *c)
 {
+	struct io_uring_sqe *sqe;
+
+	if (c->reset && (r->features & RS_FEAT(SOCK_CMD))) {
+		add_reset(r, c);
+		sqe = get_sqe(r);
+		prep_close(r, sqe, c);
+		c->ops |= OPB(OP_CLOSE);
+		return;
+	}
 	prep_close(r, get_sqe(r), c);
 	release_slot(r, c);
 }
@@ -251,12 +265,20 @@ static void start_linger(struct ring *r, struct conn *c)
 
 static void add_tally(struct ring *r, const struct conn_tally *t)
 {
+	uint32_t per_route = r->srv->nstatuses + RS_FAULTS;
+
 	CTR_ADD(r, requests, t->requests);
-	for (uint32_t i = 0; i < t->nroutes; i++) {
-		uint64_t *n = &r->route_requests[t->routes[i]];
+	for (uint32_t i = 0; i < t->noutcomes; i++) {
+		const struct conn_outcome *o = &t->outcomes[i];
+		uint64_t *n = &r->route_requests[o->route], *k = &r->route_outcomes[o->route * per_route + o->outcome];
 		__atomic_store_n(n, *n + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(k, *k + 1, __ATOMIC_RELAXED);
 	}
 	CTR_ADD(r, bad_requests, t->bad_requests);
+	CTR_ADD(r, control_errors, t->control_errors);
+	CTR_ADD(r, faults_reset, t->faults[RS_FAULT_RESET]);
+	CTR_ADD(r, faults_close, t->faults[RS_FAULT_CLOSE]);
+	CTR_ADD(r, faults_hang, t->faults[RS_FAULT_HANG]);
 	CTR_ADD(r, too_large, t->too_large);
 	CTR_ADD(r, client_eof_early, t->eof_early);
 	CTR_ADD(r, header_timeouts, t->header_timeouts);
@@ -281,6 +303,10 @@ static void apply(struct ring *r, struct conn *c, enum conn_io io, const struct 
 	case CONN_IO_SEND: start_send(r, c); break;
 	case CONN_IO_LINGER: start_linger(r, c); break;
 	case CONN_IO_CLOSE: close_conn(r, c); break;
+	case CONN_IO_RESET:
+		c->reset = true;
+		close_conn(r, c);
+		break;
 	case CONN_IO_NONE: break;
 	}
 }
@@ -319,8 +345,17 @@ void io_complete(struct ring *r, const struct io_uring_cqe *cqe)
 			buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
 		return;
 	}
+	if (t == OP_CLOSE) {
+		/* Only a reset's close is waited for (submit_close); a linked
+		 * close's failure is the send's, handled there. */
+		if (c->ops & OPB(OP_CLOSE)) {
+			c->ops &= (uint16_t)~OPB(OP_CLOSE);
+			release_slot(r, c);
+		}
+		return;
+	}
 	if (!(cqe->flags & IORING_CQE_F_MORE))
-		c->ops &= (uint8_t)~OPB(t);
+		c->ops &= (uint16_t)~OPB(t);
 	if (c->http.state == CONN_CLOSING) {
 		if (cqe->flags & IORING_CQE_F_BUFFER)
 			buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));

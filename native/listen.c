@@ -56,6 +56,13 @@ static int bound_socket(const char *host, uint32_t port, bool share, enum rs_ste
 	 * inherited by accepted sockets: a response is one send, never held. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_DEFER_ACCEPT (as nginx's `listen ... deferred`): the kernel hands a
+	 * connection over once its first bytes are in, so the first recv
+	 * completes at once instead of arming a poll and waking the ring again
+	 * (close mode: ~40% less CPU per request). A client that sends nothing
+	 * is handed over after about a second anyway, and then meets
+	 * --header-timeout; until then it holds no slot. */
+	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	if (share)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	*step = RS_STEP_BIND;

@@ -24,11 +24,11 @@ static const char *const op_names[] = {
 	"URING_CMD128",
 };
 
-/* The opcodes io.c and ring.c submit: a kernel missing one cannot run the
- * server (TIMEOUT only with a delay). */
+/* The opcodes the ring thread submits: a kernel missing one cannot run the
+ * server (TIMEOUT only with a delay, URING_CMD only for fault=reset). */
 const uint8_t rs_ops_used[] = {
 	IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SENDMSG, IORING_OP_SHUTDOWN,
-	IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ, IORING_OP_TIMEOUT,
+	IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ, IORING_OP_TIMEOUT, IORING_OP_URING_CMD,
 };
 const size_t rs_ops_used_len = sizeof(rs_ops_used);
 

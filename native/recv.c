@@ -29,7 +29,7 @@ static void put_input(void *ctx, uint8_t *buf)
 struct conn_env env_of(struct ring *r)
 {
 	return (struct conn_env){ .policy = &r->srv->policy, .bounds = &r->srv->bounds, .now_ms = r->now_ms,
-				  .draining = r->draining, .buf_cap = r->inputs.size,
+				  .draining = r->draining, .rng = &r->rng, .buf_cap = r->inputs.size,
 				  .get_buf = get_input, .put_buf = put_input, .ctx = r };
 }
 

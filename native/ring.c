@@ -30,12 +30,22 @@ static void handle_cqe(struct ring *r, const struct io_uring_cqe *cqe)
 		r->bufs.out++;
 	if (t == OP_ACCEPT)
 		handle_accept(r, cqe);
-	else if (t == OP_RECV || t == OP_SEND || t == OP_SHUTDOWN || t == OP_DELAY)
+	else if (t == OP_RECV || t == OP_SEND || t == OP_SHUTDOWN || t == OP_DELAY || t == OP_CLOSE)
 		io_complete(r, cqe);
-	/* close, cancel, wake: nothing owed */
+	/* cancel, wake: nothing owed */
 }
 
 /* ---- timers, draining, the loop ---------------------------------------- */
+
+/* A spin-wait hint: lets the SQPOLL thread or a sibling hyperthread run. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 static void add_wake(struct ring *r)
 {
@@ -85,6 +95,10 @@ static void park(struct ring *r)
 	CTR_ADD(r, parks, 1);
 	r->parked = true; /* the clock has moved on while we slept */
 	io_uring_submit_and_wait_timeout(&r->uring, &cqe, want, &ts, NULL);
+	/* Before the completions of the wait are handled: a clock that starts
+	 * (a connection accepted, a delay armed) must start from now, not from
+	 * before a long sleep, or its deadline comes early. */
+	r->now_ms = now_ms();
 }
 
 static void wait_for_work(struct ring *r)
@@ -96,7 +110,7 @@ static void wait_for_work(struct ring *r)
 		/* Under SQPOLL this only writes the SQ tail: no syscall unless
 		 * the kernel thread went to sleep. */
 		io_uring_submit(&r->uring);
-		__builtin_ia32_pause();
+		cpu_relax();
 		return;
 	}
 	park(r);

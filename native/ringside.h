@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define RS_ABI_VERSION 4
+#define RS_ABI_VERSION 5
 
 /* ---- enums: X(C_NAME, name as described) -------------------------------- */
 
@@ -34,6 +34,20 @@
 	X(HEAD_CLOSE_11, headClose11)                                        \
 	X(HEAD_KEEP_11, headKeep11)
 
+/* Faults a response can be drawn to be instead (weights in fault_ppm). */
+#define RS_FAULT_LIST(X)                                                    \
+	X(RESET, reset) /* an RST instead of the response */                 \
+	X(CLOSE, close) /* a close (FIN) without the response */            \
+	X(HANG, hang)   /* no response; cut at header_timeout_ms */
+
+/* Per-request control (--control): which parts of a request may steer its
+ * response; a bit set. */
+#define RS_CONTROL_LIST(X)                                                  \
+	X(OFF, off)       /* none: no client can steer the response */       \
+	X(QUERY, query)   /* ?status= ?delay= ?size= ?fault= */               \
+	X(HEADER, header) /* X-Ringside-Status, -Delay, -Size, -Fault */      \
+	X(BOTH, both)
+
 #define RS_STATE_LIST(X)                                                    \
 	X(STARTING, starting)                                                \
 	X(RUNNING, running)                                                  \
@@ -53,7 +67,8 @@
 	X(REUSEPORT, reuseport)         /* several rings share the port */   \
 	X(CPU_STEERING, cpu_steering)   /* a connection goes to the ring pinned to the CPU that received it */ \
 	X(BUF_RING, buf_ring)           /* input lands in provided buffers */ \
-	X(RECV_MULTISHOT, recv_multishot) /* keep-alive: one multishot recv per connection */
+	X(RECV_MULTISHOT, recv_multishot) /* keep-alive: one multishot recv per connection */ \
+	X(SOCK_CMD, sock_cmd)           /* a reset fault sets SO_LINGER through the ring (6.7+); else it is a plain close */
 
 /* The step of rs_start that failed (rs_last_step), so the caller can tell
  * a port in use from a blocked io_uring without reading the message. */
@@ -77,11 +92,15 @@
 #define RS_X_ENUM_STATE(C, n) RS_STATE_##C,
 #define RS_X_ENUM_FEATURE(C, n) RS_FEAT_BIT_##C,
 #define RS_X_ENUM_STEP(C, n) RS_STEP_##C,
+#define RS_X_ENUM_FAULT(C, n) RS_FAULT_##C,
+#define RS_X_ENUM_CONTROL(C, n) RS_CONTROL_##C,
 enum rs_mode { RS_MODE_LIST(RS_X_ENUM_MODE) RS_MODES };
 enum rs_response_kind { RS_RESPONSE_KIND_LIST(RS_X_ENUM_RESP) RS_RESP_KINDS };
 enum rs_state { RS_STATE_LIST(RS_X_ENUM_STATE) RS_STATES };
 enum rs_feature_bit { RS_FEATURE_LIST(RS_X_ENUM_FEATURE) RS_FEATURES };
 enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
+enum rs_fault { RS_FAULT_LIST(RS_X_ENUM_FAULT) RS_FAULTS };
+enum rs_control { RS_CONTROL_LIST(RS_X_ENUM_CONTROL) RS_CONTROLS };
 #define RS_FEAT(C) (1u << RS_FEAT_BIT_##C)
 
 /* ---- constants: X(name, value) ------------------------------------------ */
@@ -93,13 +112,21 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(RS_HOST_MAX, 64)              /* bytes of host, NUL included */    \
 	X(RS_MAX_RINGS, RS_MAX_RINGS)   /* rings at most */ \
 	X(RS_MAX_ROUTES, RS_MAX_ROUTES) /* routes at most */ \
-	X(RS_MAX_DELAY_MS, RS_MAX_DELAY_MS) /* longest delay */
+	X(RS_MAX_DELAY_MS, RS_MAX_DELAY_MS) /* longest delay */          \
+	X(RS_MAX_WEIGHTS, RS_MAX_WEIGHTS) /* weighted statuses or delays per response */ \
+	X(RS_PPM, RS_PPM)               /* weights are parts of this (1000000: 100%) */ \
+	X(RS_MAX_SIZE, RS_MAX_SIZE)     /* largest generated body */      \
+	X(RS_MAX_STATUSES, RS_MAX_STATUSES) /* lines of the statuses table */
 
 #define RS_NO_CPU (-1)
 #define RS_SPIN_FOREVER UINT32_MAX
 #define RS_MAX_RINGS 256
 #define RS_MAX_ROUTES 1024
 #define RS_MAX_DELAY_MS 3600000
+#define RS_MAX_WEIGHTS 8
+#define RS_PPM 1000000
+#define RS_MAX_SIZE (64u << 20)
+#define RS_MAX_STATUSES 80
 
 /* ---- the config JS fills: X(C type, ABI type, name, array length or 0, enum)
  * The ABI type is one of u32, i32, u64, char; enum names the enum list a u32
@@ -128,8 +155,35 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(uint32_t, u32, delay_ms, 0, -)       /* the default response is held back this long */ \
 	X(uint32_t, u32, routes, 0, -)         /* entries of routes_ptr, 0..RS_MAX_ROUTES */ \
 	X(uint64_t, u64, routes_ptr, 0, -)     /* struct rs_route[routes]; copied at start */ \
-	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) /* the default response; copied at start */ \
-	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
+	X(uint64_t, u64, seed, 0, -)           /* of each ring's generator (ring K: seed + K); 0 is refused */ \
+	X(uint32_t, u32, control, 0, control)  /* per-request control */ \
+	X(uint32_t, u32, max_delay_ms, 0, -)   /* the longest delay a request may ask for */ \
+	X(uint32_t, u32, max_size, 0, -)       /* the largest body a request may ask for, <= RS_MAX_SIZE */ \
+	X(uint64_t, u64, statuses_ptr, 0, -)   /* "200 OK\r\n201 Created\r\n...": every status a response may have */ \
+	X(uint32_t, u32, statuses_len, 0, -)                                    \
+	RS_OUTCOME_FIELDS(X)                   /* the default response */
+
+/* ---- a response: the default one (in the config) and each route's -------
+ * Prebuilt whole for its own status and body (response_*: the fast path),
+ * and in parts for replies drawn per request (another status, a generated
+ * body), which are put together when sent: "HTTP/1.x " + the status's line
+ * from statuses_ptr + tail[kind] + the Content-length line + the body. */
+#define RS_OUTCOME_FIELDS(X)                                                \
+	X(uint32_t, u32, status, 0, -)         /* its own status code */      \
+	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) /* whole, own status and body; copied at start */ \
+	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)            \
+	X(uint64_t, u64, tail_ptr, RS_RESP_KINDS, response_kind) /* header lines after the status line, no Content-length, no empty line */ \
+	X(uint64_t, u64, tail_len, RS_RESP_KINDS, response_kind)                \
+	X(uint64_t, u64, body_ptr, 0, -)       /* its body, for replies put together when sent */ \
+	X(uint32_t, u32, body_len, 0, -)                                        \
+	X(uint32_t, u32, body_reason, 0, -)    /* 1: no body was given: a status's body is its reason phrase */ \
+	X(uint32_t, u32, size_min, 0, -)       /* a generated body of size_min..size_max bytes, drawn per request */ \
+	X(uint32_t, u32, size_max, 0, -)       /* (0: the body above) */      \
+	X(uint32_t, u32, status_codes, RS_MAX_WEIGHTS, -) /* statuses drawn instead of its own */ \
+	X(uint32_t, u32, status_ppm, RS_MAX_WEIGHTS, -)   /* ... their weights, in parts per RS_PPM (0: unused) */ \
+	X(uint32_t, u32, delays_ms, RS_MAX_WEIGHTS, -)    /* delays drawn instead of its own */ \
+	X(uint32_t, u32, delays_ppm, RS_MAX_WEIGHTS, -)                         \
+	X(uint32_t, u32, fault_ppm, RS_FAULTS, fault)     /* each fault's weight */
 
 /* ---- a route: requests whose path matches get its own response ---------
  * Same X(...) form as the config; routes_ptr points at an array of these. */
@@ -138,8 +192,7 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(uint32_t, u32, path_len, 0, -)                                        \
 	X(uint32_t, u32, prefix, 0, -)         /* 1: every path that starts with it */ \
 	X(uint32_t, u32, delay_ms, 0, -)       /* its response is held back this long */ \
-	X(uint64_t, u64, response_ptr, RS_RESP_KINDS, response_kind) \
-	X(uint64_t, u64, response_len, RS_RESP_KINDS, response_kind)
+	RS_OUTCOME_FIELDS(X)
 
 /* ---- the counters a ring thread fills: X(name, kind, help) --------------
  * One block per ring. Every counter is a u64 written only by its ring's
@@ -168,6 +221,10 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 	X(lingering_closes, counter, "connections closed after draining unread input") \
 	X(delayed, counter, "responses held back by --delay or a route's delay before sending") \
 	X(delayed_cut, counter, "delayed responses not sent: the client left or the drain timed out first") \
+	X(faults_reset, counter, "requests answered with an RST (fault=reset)") \
+	X(faults_close, counter, "requests answered with a close and no response (fault=close)") \
+	X(faults_hang, counter, "requests never answered, cut at --header-timeout (fault=hang)") \
+	X(control_errors, counter, "requests whose control (?status= ...) could not be read or was over a limit: 400") \
 	X(buffer_shortages, counter, "receives that found no provided buffer free (re-armed once some come back)") \
 	X(sq_full, counter, "times the submission queue was found full")             \
 	X(cq_overflow, counter, "completion queue overflows")                  \
@@ -178,6 +235,8 @@ enum rs_step { RS_STEP_LIST(RS_X_ENUM_STEP) RS_STEPS };
 #define RS_X_DIM_64 [64]
 #define RS_X_DIM_RS_RESP_KINDS [RS_RESP_KINDS]
 #define RS_X_DIM_RS_MAX_RINGS [RS_MAX_RINGS]
+#define RS_X_DIM_RS_MAX_WEIGHTS [RS_MAX_WEIGHTS]
+#define RS_X_DIM_RS_FAULTS [RS_FAULTS]
 #define RS_X_CONFIG_MEMBER(ctype, abi, name, n, en) ctype name RS_X_DIM_##n;
 struct rs_config {
 	RS_CONFIG_FIELDS(RS_X_CONFIG_MEMBER)
@@ -216,6 +275,14 @@ const struct rs_counters *rs_counters(const struct rs_server *s, uint32_t ring);
 /* Ring `ring`'s requests by route: a u64 for the default response, then one
  * per route in config order (routes + 1 in all); NULL past the last ring. */
 const uint64_t *rs_route_requests(const struct rs_server *s, uint32_t ring);
+/* Ring `ring`'s requests by route and outcome: for the default response,
+ * then each route in config order, rs_outcomes(s) u64s: one per line of the
+ * statuses table (responses sent with that status, errors excluded), then
+ * one per fault (enum rs_fault). They sum to the route's requests. NULL past
+ * the last ring. */
+const uint64_t *rs_route_outcomes(const struct rs_server *s, uint32_t ring);
+/* Outcomes per route in rs_route_outcomes: the statuses table's lines + RS_FAULTS. */
+int rs_outcomes(const struct rs_server *s);
 /* The failed step of the last rs_start (enum rs_step), RS_STEP_NONE if none. */
 int rs_last_step(void);
 /* "step: reason" for the last failed rs_start, "" if none. */

@@ -2,10 +2,16 @@
 #define _GNU_SOURCE
 #include "send.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "bufs.h"
 #include "sq.h"
+
+/* liburing 2.3 predates the socket commands (kernel 6.7). */
+#ifndef SOCKET_URING_OP_SETSOCKOPT
+#define SOCKET_URING_OP_SETSOCKOPT 3
+#endif
 
 void prep_close(struct ring *r, struct io_uring_sqe *sqe, const struct conn *c)
 {
@@ -40,7 +46,7 @@ void add_send(struct ring *r, struct conn *c)
 	if (c->vec) {
 		io_uring_prep_sendmsg(sqe, c->fd, &c->vec->msg, MSG_NOSIGNAL | MSG_WAITALL);
 	} else {
-		const struct blob *b = &r->srv->replies[c->http.replies[0]];
+		const struct blob *b = &r->srv->replies[c->http.replies[0].id];
 
 		io_uring_prep_send(sqe, c->fd, b->ptr + c->sent, b->len - c->sent, MSG_NOSIGNAL | MSG_WAITALL);
 	}
@@ -59,24 +65,75 @@ static bool can_link_close(const struct ring *r)
 	return !r->fixed_files || used <= r->nconns;
 }
 
+static struct iovec iov_of(struct blob b)
+{
+	return (struct iovec){ .iov_base = (void *)b.ptr, .iov_len = b.len };
+}
+
+/* A reply put together from its route's parts: "HTTP/1.x ", the status
+ * line, the header tail, the Content-length line (none for 204 and 304, 0
+ * for 205, RFC 9110 8.6 and 15.3.6) and the body (own, the status's reason
+ * phrase, or generated), none for HEAD. Returns the iovecs used. */
+static unsigned put_together(const struct rs_server *s, struct conn_reply rp, struct iovec *iov, char *length_line)
+{
+	static const char v10[] = "HTTP/1.0 ", v11[] = "HTTP/1.1 ";
+	uint32_t route = rs_reply_route(rp.id), kind = rs_reply_kind(rp.id);
+	bool head = kind >= RS_RESP_HEAD_CLOSE_10;
+	uint32_t conn_kind = head ? kind - RS_RESP_HEAD_CLOSE_10 : kind;
+	uint16_t status = rp.status ? rp.status : s->outcomes[route].status;
+	const struct parts *p = &s->parts[route];
+	struct blob body = p->body_reason && rp.status ? s->reason_body[status] : p->body;
+	unsigned n = 0;
+	int len;
+
+	if (rp.size != RS_SIZE_STATIC)
+		body = (struct blob){ s->generated, rp.size };
+	if (status == 204 || status == 304 || status == 205)
+		body.len = 0;
+	iov[n++] = (struct iovec){ .iov_base = (void *)(conn_kind >= RS_RESP_CLOSE_11 ? v11 : v10), .iov_len = 9 };
+	iov[n++] = iov_of(s->status_line[status]);
+	iov[n++] = iov_of(p->tail[kind]);
+	if (status == 204 || status == 304)
+		len = snprintf(length_line, RS_LENGTH_LINE, "\r\n");
+	else
+		len = snprintf(length_line, RS_LENGTH_LINE, "Content-length: %u\r\n\r\n", body.len);
+	iov[n++] = (struct iovec){ .iov_base = length_line, .iov_len = (size_t)len };
+	if (!head && body.len)
+		iov[n++] = iov_of(body);
+	return n;
+}
+
+/* The queued replies as one sendmsg: prebuilt ones whole, the others put
+ * together from parts. */
+static void build_vec(struct ring *r, struct conn *c)
+{
+	const struct conn_http *h = &c->http;
+	struct sendvec *v = pool_get(&r->vecs);
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < h->nreplies; i++) {
+		if (conn_reply_prebuilt(h->replies[i]))
+			v->iov[n++] = iov_of(r->srv->replies[h->replies[i].id]);
+		else
+			n += put_together(r->srv, h->replies[i], v->iov + n, v->length_line[i]);
+	}
+	memset(&v->msg, 0, sizeof(v->msg));
+	v->msg.msg_iov = v->iov;
+	v->msg.msg_iovlen = n;
+	c->vec = v;
+}
+
 /* A close may follow in the kernel only when no recv is armed (it would
- * keep the socket open). */
+ * keep the socket open). One prebuilt reply is a plain send of its bytes;
+ * anything else one sendmsg. */
 void start_send(struct ring *r, struct conn *c)
 {
 	const struct conn_http *h = &c->http;
 
 	c->close_linked = conn_done_after_send(h) && can_link_close(r) && !(c->ops & OPB(OP_RECV));
 	c->sent = 0;
-	if (h->nreplies > 1) {
-		c->vec = pool_get(&r->vecs);
-		for (uint32_t i = 0; i < h->nreplies; i++) {
-			const struct blob *b = &r->srv->replies[h->replies[i]];
-			c->vec->iov[i] = (struct iovec){ .iov_base = (void *)b->ptr, .iov_len = b->len };
-		}
-		memset(&c->vec->msg, 0, sizeof(c->vec->msg));
-		c->vec->msg.msg_iov = c->vec->iov;
-		c->vec->msg.msg_iovlen = h->nreplies;
-	}
+	if (h->nreplies > 1 || !conn_reply_prebuilt(h->replies[0]))
+		build_vec(r, c);
 	add_send(r, c);
 }
 
@@ -107,7 +164,7 @@ bool advance(struct ring *r, struct conn *c, uint32_t sent)
 	if (c->vec)
 		return advance_iov(&c->vec->msg, sent);
 	c->sent += sent;
-	return c->sent < r->srv->replies[c->http.replies[0]].len;
+	return c->sent < r->srv->replies[c->http.replies[0].id].len;
 }
 
 /* Not linked to the send: the replies are chosen when it expires (in the
@@ -120,6 +177,27 @@ void add_delay(struct ring *r, struct conn *c, uint64_t ms)
 	c->delay = (struct __kernel_timespec){ .tv_sec = (long long)(ms / 1000), .tv_nsec = (long long)(ms % 1000) * 1000000 };
 	io_uring_prep_timeout(sqe, &c->delay, 0, 0);
 	set_conn_op(r, sqe, c, OP_DELAY);
+}
+
+/* fault=reset: SO_LINGER 0 makes the close send an RST. Hard-linked, so the
+ * close runs even where the kernel refuses the socket command (before 6.7:
+ * then a plain close, and sock_cmd is not among the features). */
+void add_reset(struct ring *r, struct conn *c)
+{
+	static const struct linger abort_on_close = { .l_onoff = 1, .l_linger = 0 };
+	struct io_uring_sqe *sqe;
+
+	if (!(r->features & RS_FEAT(SOCK_CMD)))
+		return;
+	reserve_sqes(r, 2); /* with the close that follows: one chain */
+	sqe = get_sqe(r);
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, c->fd, NULL, 0, 0);
+	sqe->cmd_op = SOCKET_URING_OP_SETSOCKOPT;
+	sqe->addr = (uint64_t)SOL_SOCKET | ((uint64_t)SO_LINGER << 32); /* level, optname */
+	sqe->addr3 = (uint64_t)(uintptr_t)&abort_on_close;               /* optval */
+	sqe->file_index = sizeof(abort_on_close);                        /* optlen */
+	sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS | (r->fixed_files ? IOSQE_FIXED_FILE : 0);
+	io_uring_sqe_set_data64(sqe, encode_ud(OP_CANCEL, c->gen, conn_idx(r, c))); /* a failure: nothing owed */
 }
 
 void add_shutdown(struct ring *r, struct conn *c)

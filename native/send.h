@@ -17,6 +17,9 @@ bool advance(struct ring *r, struct conn *c, uint32_t sent);
 void drop_vec(struct ring *r, struct conn *c);
 /* A timeout of ms, completing with -ETIME: DELAYING's clock. */
 void add_delay(struct ring *r, struct conn *c, uint64_t ms);
+/* Makes the close queued next send an RST (fault=reset), where the kernel
+ * takes socket commands (the sock_cmd feature). */
+void add_reset(struct ring *r, struct conn *c);
 /* Shuts the write side (a lingering close). */
 void add_shutdown(struct ring *r, struct conn *c);
 void prep_close(struct ring *r, struct io_uring_sqe *sqe, const struct conn *c);

@@ -40,7 +40,10 @@
  * a reused slot (completions only: see close_conn for submissions). */
 enum op_type { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CLOSE, OP_CANCEL, OP_SHUTDOWN, OP_WAKE, OP_DELAY };
 /* A connection's operations in flight, one bit per type (at most one each). */
-#define OPB(t) ((uint8_t)(1u << (t)))
+#define OPB(t) ((uint16_t)(1u << (t)))
+/* Every op type has its bit in conn.ops (a u8 once lost OP_DELAY's: delays
+ * of clients that left were never cancelled). */
+_Static_assert(OP_DELAY < 16, "conn.ops is too narrow for every op type");
 
 static inline uint64_t encode_ud(enum op_type t, uint32_t gen, uint32_t idx)
 {
@@ -52,11 +55,19 @@ static inline uint32_t ud_idx(uint64_t ud) { return (uint32_t)ud; }
 
 #define RS_NO_BUF 0xffff
 
-/* A pipelined batch's sendmsg: lent from a pool while the send is in flight,
- * so that a connection answering one request at a time carries none. */
+/* Pieces of a reply put together when sent: "HTTP/1.x ", the status line,
+ * the header tail, the Content-length line, the body. */
+#define RS_REPLY_IOVS 5
+/* "Content-length: 4294967295\r\n\r\n" and its NUL. */
+#define RS_LENGTH_LINE 40
+
+/* A pipelined batch's sendmsg, or one reply put together from parts: lent
+ * from a pool while the send is in flight, so that a connection answering
+ * one prebuilt reply at a time carries none. */
 struct sendvec {
 	struct msghdr msg;
-	struct iovec iov[RS_MAX_IOV];
+	struct iovec iov[RS_MAX_IOV * RS_REPLY_IOVS];
+	char length_line[RS_MAX_IOV][RS_LENGTH_LINE];
 };
 
 /* One connection slot: the HTTP state machine plus the I/O that serves it. */
@@ -64,13 +75,14 @@ struct conn {
 	struct conn_http http;
 	uint32_t gen;
 	int fd;                /* fixed file index, or a real fd without fixed files */
-	uint8_t ops;           /* OPB() of each operation not yet completed; the
+	uint16_t ops;          /* OPB() of each operation not yet completed; the
 				* slot is closed and reused only once it is 0 */
 	bool close_linked;     /* a close is linked behind the queued send */
 	bool multishot;        /* the recv in flight is a multishot one */
 	bool paused;           /* we cancelled the multishot: too much input held */
 	bool starved;          /* the buffer ring ran dry under it: re-armed later */
 	bool eof_pending;      /* the peer's EOF, after input still held */
+	bool reset;            /* fault=reset: the close sends an RST */
 	uint16_t held_head;    /* provided buffers with input it could not take yet */
 	uint16_t held_tail;
 	uint16_t held_count;
@@ -81,6 +93,16 @@ struct conn {
 };
 
 struct blob { const uint8_t *ptr; uint32_t len; };
+
+/* A response's parts, for replies put together when sent (send.c). */
+struct parts {
+	struct blob tail[RS_RESP_KINDS]; /* header lines after the status line, no Content-length */
+	struct blob body;
+	bool body_reason;                /* a drawn status's body is its reason phrase */
+};
+
+/* Status codes are below this. */
+#define RS_STATUS_CODES 600
 
 /* Provided buffers (a buffer ring, IORING_REGISTER_PBUF_RING): the kernel
  * picks one for each receive as data arrives, so an idle connection holds no
@@ -154,6 +176,8 @@ struct ring {
 	char error[160];
 
 	uint64_t *route_requests;  /* requests by route, 0 the default (rs_route_requests) */
+	uint64_t *route_outcomes;  /* ... and by what they came to (rs_route_outcomes) */
+	uint64_t rng;              /* the policy's draws (policy.h: rs_rand) */
 	struct rs_counters ctr __attribute__((aligned(64)));
 };
 
@@ -163,6 +187,14 @@ struct rs_server {
 	struct conn_bounds bounds; /* each state's clock (conn.h), from cfg */
 	struct blob *replies;      /* by reply id (policy.h), rs_replies(routes) of them */
 	struct rs_route_match *routes;
+	struct rs_outcome *outcomes; /* what each response is drawn from: [0] default, [r] route r */
+	struct parts *parts;       /* ... and put together from */
+	struct blob status_line[RS_STATUS_CODES]; /* "503 Service Unavailable\r\n", len 0 if not in the table */
+	struct blob reason_body[RS_STATUS_CODES]; /* "Service Unavailable\n" */
+	uint16_t status_index[RS_STATUS_CODES];   /* the code's line in the table, or RS_NO_STATUS */
+	uint32_t nstatuses;
+	uint8_t *generated;        /* the bytes every generated body is cut from */
+	size_t generated_len;
 	uint8_t *reply_mem;        /* what replies and routes point into */
 	uint32_t stop_drain_ms;
 	int stop_requested;        /* written by the JS thread, read atomically */

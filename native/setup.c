@@ -17,6 +17,7 @@
 #include "setup.h"
 
 #include "bufs.h"
+#include "sq.h"
 
 #define X_STEP_NAME(C, n) #n,
 static const char *const step_names[RS_STEPS] = { RS_STEP_LIST(X_STEP_NAME) };
@@ -38,7 +39,9 @@ int setup_conns(struct ring *r)
 	r->conns = calloc(n, sizeof(*r->conns));
 	r->free_slots = calloc(n, sizeof(*r->free_slots));
 	r->route_requests = calloc(r->srv->cfg.routes + 1, sizeof(*r->route_requests));
-	if (!r->conns || !r->free_slots || !r->route_requests || pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
+	r->route_outcomes = calloc((size_t)(r->srv->cfg.routes + 1) * (r->srv->nstatuses + RS_FAULTS), sizeof(*r->route_outcomes));
+	if (!r->conns || !r->free_slots || !r->route_requests || !r->route_outcomes ||
+	    pool_init(&r->vecs, sizeof(struct sendvec), n) < 0) {
 		set_error(r, RS_STEP_ALLOC, ENOMEM);
 		return -ENOMEM;
 	}
@@ -53,6 +56,7 @@ void free_conns(struct ring *r)
 	free(r->conns);
 	free(r->free_slots);
 	free(r->route_requests);
+	free(r->route_outcomes);
 	pool_free(&r->vecs);
 	pool_free(&r->inputs);
 	free_bufring(r);
@@ -192,6 +196,28 @@ static void raise_nofile(rlim_t want)
 	}
 }
 
+/* Socket commands through the ring (6.7+): a reset fault sets SO_LINGER
+ * with one, and needs no system call. Tried once on the listener with a
+ * harmless option; a kernel that refuses it gets plain closes for resets. */
+static void probe_sock_cmd(struct ring *r)
+{
+	static const int one = 1;
+	struct io_uring_sqe *sqe = get_sqe(r);
+	struct io_uring_cqe *cqe;
+
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, r->listen_fd, NULL, 0, 0);
+	sqe->cmd_op = 3; /* SOCKET_URING_OP_SETSOCKOPT */
+	sqe->addr = (uint64_t)SOL_SOCKET | ((uint64_t)SO_REUSEADDR << 32);
+	sqe->addr3 = (uint64_t)(uintptr_t)&one;
+	sqe->file_index = sizeof(one);
+	io_uring_sqe_set_data64(sqe, 0);
+	if (io_uring_submit_and_wait(&r->uring, 1) < 0 || io_uring_peek_cqe(&r->uring, &cqe) < 0)
+		return;
+	if (cqe->res == 0)
+		r->features |= RS_FEAT(SOCK_CMD);
+	io_uring_cqe_seen(&r->uring, cqe);
+}
+
 /* Runs on the ring thread: with SINGLE_ISSUER the creating task is the only
  * one allowed to submit, and DEFER_TASKRUN work runs only for it. */
 int setup_ring(struct ring *r)
@@ -207,7 +233,10 @@ int setup_ring(struct ring *r)
 		r->fixed_files = true;
 		r->features |= RS_FEAT(FIXED_FILES);
 	}
-	if ((ret = setup_input(r)) < 0)
+	if ((ret = setup_input(r)) < 0) {
 		io_uring_queue_exit(&r->uring);
-	return ret;
+		return ret;
+	}
+	probe_sock_cmd(r);
+	return 0;
 }

@@ -111,6 +111,9 @@ export interface Row {
   /** A body file (servers.ts bodyFile) to answer with instead of the canned body: ringside's
    * --body-file, nginx's static file, Bun.serve's static route. */
   body?: string;
+  /** ringside: environment on top of the harness's (e.g. RINGSIDE_LIB, to put two builds of
+   * the library side by side). */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** ringside's command line for a row (unwrapped). */
@@ -150,7 +153,7 @@ function wrapFor(row: Row, quota: CpuQuota | undefined): Wrap {
 function startRow(ctx: Ctx, row: Row, conn: ConnMode, quota: CpuQuota | undefined): Promise<Running> {
   const wrap = wrapFor(row, quota);
   const id = `${row.key}/${conn}`;
-  if (row.kind === "ringside") return launchRingside(id, wrap(ringsideCmd(row, conn)), undefined, row.body);
+  if (row.kind === "ringside") return launchRingside(id, wrap(ringsideCmd(row, conn)), row.env ? { ...(process.env as Record<string, string>), ...row.env } : undefined, row.body);
   if (row.kind === "bun") return launchBun(id, row.processes ?? 1, wrap, row.body);
   return launchNginx(id, ctx.tmp, row.processes ?? 1, wrap, row.body);
 }

@@ -14,6 +14,7 @@ import { quota } from "./quota.ts";
 import { rings } from "./rings.ts";
 import { routes } from "./routes.ts";
 import { sizes } from "./sizes.ts";
+import { weights } from "./weights.ts";
 
 export const PHASES: readonly AnyPhase[] = [
   pinning, // which CPUs the matrix, the cold start and the cost phase use
@@ -23,6 +24,7 @@ export const PHASES: readonly AnyPhase[] = [
   floor, // where each server's CPU goes per request, against the TCP/IP floor (issue 18)
   budget, // the default against --mode batch under three CPU budgets (issue 10)
   routes, // what route matching costs (issue 13)
+  weights, // what the weighted path costs against static routes (issue 19)
   delay, // how precise --delay is under load (issue 13)
   sizes, // response sizes, 17 B to 1 MiB, against nginx and Bun.serve at half a CPU (issue 19)
   cold, // hyperfine cold start

@@ -20,7 +20,11 @@
  * request pieces or raw, time passing, the client reading, leaving or
  * resetting, the drain), the clock rule of test/timeline.h: no visit of a
  * state outlasts its bound by more than a tick, and a connection closes
- * within the sum of the bounds of its visits.
+ * within the sum of the bounds of its visits (faults and hangs drawn on a
+ * flaky route included);
+ * and the control parsers (?status= ...) on the same bytes: whatever they
+ * accept is within its limits (known statuses, weights to 100%, max delay
+ * and size).
  * Prefixes are copied to exact-size heap buffers so ASan sees any read past
  * the length given.
  */
@@ -101,13 +105,13 @@ static void check_complete(const uint8_t *data, int r,
 /* Overlapping routes: exact and prefix on the same path, nested prefixes,
  * a prefix that is a whole path, equal prefixes (the first wins). */
 static const struct rs_route_match match_table[] = {
-	{ (const uint8_t *)"/", 1, true, 0 },
-	{ (const uint8_t *)"/a", 2, false, 0 },
-	{ (const uint8_t *)"/a", 2, true, 0 },
-	{ (const uint8_t *)"/a/b/", 5, true, 0 },
-	{ (const uint8_t *)"/a/b/", 5, true, 0 },
-	{ (const uint8_t *)"/a/b/c", 6, false, 0 },
-	{ (const uint8_t *)"*", 1, false, 0 },
+	{ (const uint8_t *)"/", 1, true },
+	{ (const uint8_t *)"/a", 2, false },
+	{ (const uint8_t *)"/a", 2, true },
+	{ (const uint8_t *)"/a/b/", 5, true },
+	{ (const uint8_t *)"/a/b/", 5, true },
+	{ (const uint8_t *)"/a/b/c", 6, false },
+	{ (const uint8_t *)"*", 1, false },
 };
 #define MATCH_ROUTES (sizeof(match_table) / sizeof(match_table[0]))
 
@@ -166,7 +170,7 @@ static bool keeps_open(uint16_t reply)
 static void check_replies(const struct sim *s)
 {
 	const struct conn_tally *t = &s->t;
-	int owed = (int)(t->requests + t->bad_requests + t->too_large) - (s->h.pending >= 0);
+	int owed = (int)(t->requests + t->bad_requests + t->too_large) - (s->h.owed ? 1 : 0);
 
 	if (s->nsent < SIM_MAX_SENT)
 		REQUIRE(s->nsent == owed);
@@ -237,6 +241,8 @@ static const char *const pieces[] = {
 	"\r\n",
 	"\x16\x03\x01\x02\x00",
 	"HEAD /slow/b HTTP/1.1\r\nHost: t\r\n\r\n",
+	"GET /flaky/c HTTP/1.1\r\nHost: t\r\n\r\n",
+	"GET /flaky/d HTTP/1.0\r\n\r\n",
 };
 #define PIECES (sizeof(pieces) / sizeof(pieces[0]))
 
@@ -275,9 +281,45 @@ static void check_timeline(const uint8_t *data, size_t size)
 	REQUIRE(tl_over(&tl));
 }
 
+static uint64_t weights_sum(const struct rs_weights *w)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t i = 0; i < w->n; i++)
+		sum += w->ppm[i];
+	return sum;
+}
+
+/* The control parsers on any bytes: what they accept is within its limits. */
+static void check_controls(const uint8_t *data, size_t size)
+{
+	struct rs_policy pol = fixture_policy(true, 0);
+	uint32_t n = size > 64 ? 64 : (uint32_t)size, lo, hi;
+	struct rs_weights w;
+
+	if (rs_parse_weights_status(&pol, data, n, &w)) {
+		REQUIRE(w.n >= 1 && w.n <= RS_MAX_WEIGHTS && weights_sum(&w) <= RS_PPM);
+		for (uint32_t i = 0; i < w.n; i++)
+			REQUIRE(w.value[i] < 600 && fixture_status_index()[w.value[i]] != RS_NO_STATUS);
+	}
+	if (rs_parse_weights_delay(data, n, 5000, &w)) {
+		REQUIRE(w.n >= 1 && weights_sum(&w) <= RS_PPM);
+		for (uint32_t i = 0; i < w.n; i++)
+			REQUIRE(w.value[i] <= 5000);
+	}
+	if (rs_parse_size(data, n, 4096, &lo, &hi))
+		REQUIRE(lo <= hi && hi <= 4096);
+	if (rs_parse_weights_fault(data, n, &w)) {
+		REQUIRE(w.n >= 1 && weights_sum(&w) <= RS_PPM);
+		for (uint32_t i = 0; i < w.n; i++)
+			REQUIRE(w.value[i] < RS_FAULTS);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_frame(data, size);
+	check_controls(data, size);
 	if (size) {
 		check_conn(data, size);
 		check_timeline(data, size);

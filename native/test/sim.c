@@ -27,10 +27,13 @@ static void put_own(void *ctx, uint8_t *buf)
 void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests)
 {
 	memset(s, 0, sizeof(*s));
-	s->pol = (struct rs_policy){ .keep_alive = keep_alive, .max_requests = max_requests,
-				     .max_header = SIM_CAP, .max_body = 1 << 20 };
+	s->pol = fixture_policy(keep_alive, max_requests);
+	s->pol.max_header = SIM_CAP;
+	s->outcomes[0] = fixture_outcome(200, 0);
+	s->pol.outcomes = s->outcomes;
+	s->rng = 1;
 	s->bounds = (struct conn_bounds){ .header_ms = 10000, .send_ms = 10000, .idle_ms = 5000, .linger_ms = 5000 };
-	s->env = (struct conn_env){ .policy = &s->pol, .bounds = &s->bounds, .buf_cap = SIM_CAP + SIM_BUF,
+	s->env = (struct conn_env){ .policy = &s->pol, .bounds = &s->bounds, .rng = &s->rng, .buf_cap = SIM_CAP + SIM_BUF,
 				    .get_buf = get_own, .put_buf = put_own, .ctx = s };
 	conn_open(&s->h, &s->env);
 	s->io = CONN_IO_RECV;
@@ -44,7 +47,7 @@ static void settle(struct sim *s)
 			continue;
 		}
 		for (int i = 0; i < s->h.nreplies && s->nsent < SIM_MAX_SENT; i++)
-			s->sent[s->nsent++] = s->h.replies[i];
+			s->sent[s->nsent++] = s->h.replies[i].id;
 		s->batches++;
 		s->io = conn_on_sent(&s->h, &s->env, &s->t, false);
 	}
@@ -105,15 +108,18 @@ void sim_feed(struct sim *s, const void *data, size_t len)
 }
 
 static const struct rs_route_match sim_table[] = {
-	{ (const uint8_t *)"/healthz", 8, false, 0 },
-	{ (const uint8_t *)"/slow/", 6, true, 250 },
-	{ (const uint8_t *)"/api/", 5, true, 0 },
+	{ (const uint8_t *)"/healthz", 8, false },
+	{ (const uint8_t *)"/slow/", 6, true },
+	{ (const uint8_t *)"/api/", 5, true },
 };
 
 void sim_open_routed(struct sim *s, bool keep_alive, uint32_t max_requests)
 {
 	sim_open(s, keep_alive, max_requests);
-	s->pol.delay_ms = 10;
+	s->outcomes[0] = fixture_outcome(200, 10);
+	s->outcomes[1] = fixture_outcome(200, 0);
+	s->outcomes[2] = fixture_outcome(200, 250);
+	s->outcomes[3] = fixture_outcome(200, 0);
 	s->pol.nroutes = 3;
 	s->pol.routes = sim_table;
 }

@@ -9,6 +9,7 @@
 #define RINGSIDE_TEST_SIM_H
 
 #include "conn.h"
+#include "fixture.h"
 
 #define SIM_CAP 1024 /* max_header */
 #define SIM_BUF 512  /* a provided buffer */
@@ -17,13 +18,15 @@
 struct sim {
 	struct conn_http h;
 	struct rs_policy pol;
+	struct rs_outcome outcomes[4];
+	uint64_t rng;
 	struct conn_bounds bounds;
 	struct conn_env env;
 	struct conn_tally t;
 	bool own_mode;
 	uint8_t own[SIM_CAP + SIM_BUF];
 	bool own_lent;
-	uint16_t sent[SIM_MAX_SENT];
+	uint16_t sent[SIM_MAX_SENT]; /* reply ids */
 	int nsent;
 	int batches;
 	enum conn_io io;

@@ -120,7 +120,7 @@ static void test_drain(void)
 	sim_open(&s, true, 0);
 	uint32_t taken;
 	s.io = conn_feed(&s.h, (const uint8_t *)GET11, (uint32_t)strlen(GET11), &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_SEND && s.h.replies[0] == rs_reply_of(0, RS_RESP_KEEP_11) && taken == strlen(GET11));
+	CHECK(s.io == CONN_IO_SEND && s.h.replies[0].id == rs_reply_of(0, RS_RESP_KEEP_11) && taken == strlen(GET11));
 	/* While sending it takes no input: held by the ring until the reply is out. */
 	CHECK(conn_feed(&s.h, (const uint8_t *)GET11, 5, &s.env, &s.t, &taken) == CONN_IO_NONE && taken == 0);
 	s.env.draining = true;
@@ -134,7 +134,7 @@ static void test_drain(void)
 	CHECK(conn_on_sent(&s.h, &s.env, &s.t, true) == CONN_IO_RECV && s.h.state == CONN_READING);
 	s.io = conn_feed(&s.h, (const uint8_t *)HEAD11 GET11, (uint32_t)strlen(HEAD11 GET11), &s.env, &s.t, &taken);
 	CHECK(s.io == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST && s.h.nreplies == 1 && s.h.linger);
-	CHECK(s.h.replies[0] == rs_reply_of(0, RS_RESP_HEAD_CLOSE_11));
+	CHECK(s.h.replies[0].id == rs_reply_of(0, RS_RESP_HEAD_CLOSE_11));
 	/* Requests framed in the drain: the first is the last. */
 	sim_open(&s, true, 0);
 	s.env.draining = true;
@@ -144,11 +144,11 @@ static void test_drain(void)
 	 * the delay ends in the drain. */
 	sim_open_routed(&s, true, 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)SLOW11, (uint32_t)strlen(SLOW11), &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_DELAY && s.h.state == CONN_DELAYING && s.h.replies[0] == rs_reply_of(2, RS_RESP_KEEP_11));
+	CHECK(s.io == CONN_IO_DELAY && s.h.state == CONN_DELAYING && s.h.replies[0].id == rs_reply_of(2, RS_RESP_KEEP_11));
 	s.env.draining = true;
 	CHECK(conn_on_drain(&s.h, &s.env) == CONN_IO_NONE && s.h.state == CONN_DELAYING);
 	CHECK(conn_on_delay_over(&s.h, &s.env) == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST);
-	CHECK(s.h.replies[0] == rs_reply_of(2, RS_RESP_CLOSE_11));
+	CHECK(s.h.replies[0].id == rs_reply_of(2, RS_RESP_CLOSE_11));
 	/* An idle connection closes when the drain begins. */
 	sim_open(&s, true, 0);
 	feed_str(&s, GET11);
@@ -279,10 +279,10 @@ static void test_routes_and_delays(void)
 	sim_open_routed(&s, true, 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)batch, sizeof batch - 1, &s.env, &s.t, &taken);
 	CHECK(s.io == CONN_IO_DELAY && s.h.state == CONN_DELAYING && s.h.nreplies == 4 && taken == sizeof batch - 1);
-	CHECK(s.h.replies[0] == rs_reply_of(3, RS_RESP_KEEP_11) && s.h.replies[1] == rs_reply_of(1, RS_RESP_KEEP_11));
-	CHECK(s.h.replies[2] == rs_reply_of(0, RS_RESP_HEAD_KEEP_11) && s.h.replies[3] == rs_reply_of(2, RS_RESP_KEEP_11));
+	CHECK(s.h.replies[0].id == rs_reply_of(3, RS_RESP_KEEP_11) && s.h.replies[1].id == rs_reply_of(1, RS_RESP_KEEP_11));
+	CHECK(s.h.replies[2].id == rs_reply_of(0, RS_RESP_HEAD_KEEP_11) && s.h.replies[3].id == rs_reply_of(2, RS_RESP_KEEP_11));
 	CHECK(s.h.delay_ms == 250);
-	CHECK(s.t.nroutes == 4 && s.t.routes[0] == 3 && s.t.routes[1] == 1 && s.t.routes[2] == 0 && s.t.routes[3] == 2);
+	CHECK(s.t.noutcomes == 4 && s.t.outcomes[0].route == 3 && s.t.outcomes[1].route == 1 && s.t.outcomes[2].route == 0 && s.t.outcomes[3].route == 2);
 	CHECK(s.t.delayed == 4 && conn_on_delay_over(&s.h, &s.env) == CONN_IO_SEND && s.h.state == CONN_SENDING);
 	conn_on_sent(&s.h, &s.env, &s.t, false);
 	CHECK(s.h.delay_ms == 0 && s.h.state == CONN_IDLE);
@@ -293,16 +293,56 @@ static void test_routes_and_delays(void)
 	sim_feed(&s, post, sizeof post - 1);
 	CHECK(s.h.state == CONN_READING_BODY && s.h.delay_ms == 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)"c", 1, &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_DELAY && s.h.delay_ms == 10 && s.h.replies[0] == rs_reply_of(0, RS_RESP_KEEP_11));
+	CHECK(s.io == CONN_IO_DELAY && s.h.delay_ms == 10 && s.h.replies[0].id == rs_reply_of(0, RS_RESP_KEEP_11));
 	/* An error is answered at once, whatever the delay. */
 	sim_open_routed(&s, true, 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)"\x16\x03\x01", 3, &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST && s.h.replies[0] == RS_REPLY_ERR_400 && s.t.delayed == 0);
+	CHECK(s.io == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST && s.h.replies[0].id == RS_REPLY_ERR_400 && s.t.delayed == 0);
 	/* ... and behind delayed replies it keeps its place: all go at the delay. */
 	sim_open_routed(&s, true, 0);
 	s.io = conn_feed(&s.h, (const uint8_t *)SLOW11 GET11 "\x16", (uint32_t)strlen(SLOW11 GET11 "\x16"), &s.env, &s.t, &taken);
-	CHECK(s.io == CONN_IO_DELAY && s.h.nreplies == 3 && s.h.delay_ms == 250 && s.h.replies[2] == RS_REPLY_ERR_400);
+	CHECK(s.io == CONN_IO_DELAY && s.h.nreplies == 3 && s.h.delay_ms == 250 && s.h.replies[2].id == RS_REPLY_ERR_400);
 	CHECK(conn_on_delay_over(&s.h, &s.env) == CONN_IO_SEND && s.h.state == CONN_SENDING_LAST);
+}
+
+/* A fault drawn for a request acts once the replies before it are out:
+ * reset and close end the connection, hang answers nothing more. */
+static void test_faults(void)
+{
+	static const enum conn_io io_of[RS_FAULTS] = { CONN_IO_RESET, CONN_IO_CLOSE, CONN_IO_RECV };
+
+	for (uint32_t f = 0; f < RS_FAULTS; f++) {
+		struct sim s;
+
+		sim_open_routed(&s, true, 0);
+		s.outcomes[3].faults = (struct rs_weights){ .n = 1, .value = { f }, .ppm = { RS_PPM } };
+		s.outcomes[3].drawn = true;
+		feed_str(&s, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /api/x HTTP/1.1\r\nHost: t\r\n\r\n" GET11);
+		CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(1, RS_RESP_KEEP_11) && s.io == io_of[f]);
+		CHECK(s.t.requests == 2 && s.t.faults[f] == 1);
+		CHECK(s.t.noutcomes == 2 && s.t.outcomes[1].route == 3 && s.t.outcomes[1].outcome == FIXTURE_STATUSES + f);
+		CHECK(s.h.state == (f == RS_FAULT_HANG ? CONN_HANGING : CONN_CLOSING));
+		feed_str(&s, GET11); /* after a hang: read, never answered */
+		CHECK(s.nsent == 1);
+	}
+}
+
+/* A status drawn instead of the route's own is put together when sent; a
+ * generated body's size is drawn too. */
+static void test_drawn_replies(void)
+{
+	struct sim s;
+
+	sim_open_routed(&s, false, 0);
+	s.outcomes[1].statuses = (struct rs_weights){ .n = 1, .value = { 503 }, .ppm = { RS_PPM } };
+	s.outcomes[1].size_min = 10;
+	s.outcomes[1].size_max = 10;
+	s.outcomes[1].drawn = true;
+	uint32_t taken;
+	s.io = conn_feed(&s.h, (const uint8_t *)"GET /healthz HTTP/1.0\r\n\r\n", 25, &s.env, &s.t, &taken);
+	CHECK(s.io == CONN_IO_SEND && s.h.replies[0].id == rs_reply_of(1, RS_RESP_CLOSE_10));
+	CHECK(s.h.replies[0].status == 503 && s.h.replies[0].size == 10 && !conn_reply_prebuilt(s.h.replies[0]));
+	CHECK(s.t.outcomes[0].outcome == fixture_status_index()[503]);
 }
 
 static void test_split_anywhere(void)
@@ -329,4 +369,6 @@ void run_conn_tests(void)
 	test_across_buffers();
 	test_routes_and_delays();
 	test_split_anywhere();
+	test_faults();
+	test_drawn_replies();
 }

@@ -39,7 +39,8 @@ static uint64_t documented_bound(const struct timeline *tl, enum conn_state s)
 {
 	switch (s) {
 	case CONN_READING:
-	case CONN_READING_BODY: return tl->bounds.header_ms;
+	case CONN_READING_BODY:
+	case CONN_HANGING: return tl->bounds.header_ms;
 	case CONN_DELAYING: return tl->h.delay_ms;
 	case CONN_SENDING:
 	case CONN_SENDING_LAST: return tl->bounds.send_ms;
@@ -90,18 +91,30 @@ static void settle(struct timeline *tl, enum conn_io io)
 void tl_open(struct timeline *tl, bool keep_alive, bool routed)
 {
 	static const struct rs_route_match routes[] = {
-		{ (const uint8_t *)"/slow/", 6, true, 2000 },
+		{ (const uint8_t *)"/slow/", 6, true },
+		{ (const uint8_t *)"/flaky/", 7, true },
 	};
 
 	memset(tl, 0, sizeof(*tl));
-	tl->pol = (struct rs_policy){ .keep_alive = keep_alive, .max_header = TL_CAP, .max_body = 1 << 20 };
+	tl->pol = fixture_policy(keep_alive, 0);
+	tl->pol.max_header = TL_CAP;
+	tl->outcomes[0] = fixture_outcome(200, routed ? 300 : 0);
+	tl->outcomes[1] = fixture_outcome(200, 2000);
+	/* /flaky/: a fault, a 503 or a delay drawn for most requests */
+	tl->outcomes[2] = fixture_outcome(200, 0);
+	tl->outcomes[2].faults = (struct rs_weights){ .n = 3, .value = { RS_FAULT_RESET, RS_FAULT_CLOSE, RS_FAULT_HANG },
+						      .ppm = { 150000, 150000, 200000 } };
+	tl->outcomes[2].statuses = (struct rs_weights){ .n = 1, .value = { 503 }, .ppm = { 300000 } };
+	tl->outcomes[2].delays = (struct rs_weights){ .n = 1, .value = { 700 }, .ppm = { 400000 } };
+	tl->outcomes[2].drawn = true;
+	tl->pol.outcomes = tl->outcomes;
+	tl->rng = 1;
 	if (routed) {
-		tl->pol.nroutes = 1;
+		tl->pol.nroutes = 2;
 		tl->pol.routes = routes;
-		tl->pol.delay_ms = 300;
 	}
 	tl->bounds = (struct conn_bounds){ .header_ms = 1000, .send_ms = 1500, .idle_ms = 700, .linger_ms = 500 };
-	tl->env = (struct conn_env){ .policy = &tl->pol, .bounds = &tl->bounds, .buf_cap = TL_CAP * 2,
+	tl->env = (struct conn_env){ .policy = &tl->pol, .bounds = &tl->bounds, .rng = &tl->rng, .buf_cap = TL_CAP * 2,
 				     .get_buf = get_own, .put_buf = put_own, .ctx = tl };
 	tl->now = tl->opened = 1000;
 	tl->next_tick = tl->now + TL_TICK;

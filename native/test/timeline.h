@@ -16,6 +16,7 @@
 #define RINGSIDE_TEST_TIMELINE_H
 
 #include "conn.h"
+#include "fixture.h"
 
 #define TL_TICK 100
 #define TL_CAP 1024
@@ -23,6 +24,8 @@
 struct timeline {
 	struct conn_http h;
 	struct rs_policy pol;
+	struct rs_outcome outcomes[3];
+	uint64_t rng;
 	struct conn_bounds bounds;
 	struct conn_env env;
 	struct conn_tally t;
@@ -39,7 +42,8 @@ struct timeline {
 	uint32_t visits;
 };
 
-/* keep_alive, routes (/slow/ delayed 2 s, the default 300 ms) or none. */
+/* keep_alive, routes (/slow/ delayed 2 s, /flaky/ drawn to reset, close,
+ * hang, 503 or a delay; the default 300 ms) or none. */
 void tl_open(struct timeline *tl, bool keep_alive, bool routed);
 void tl_feed(struct timeline *tl, const void *data, uint32_t n);
 /* Time passes: sweeps every tick, the delay fires on time. */

@@ -1,5 +1,6 @@
 // `--doctor`: can io_uring run here, and which mode would ringside pick?
-// Prints kernel version, kernel.io_uring_disabled, seccomp, CPUs, whether
+// Prints kernel version, kernel.io_uring_disabled, seccomp, CPUs, the library
+// it loaded, whether
 // io_uring_setup and SQPOLL work (rs_probe in native/probe.c), the opcodes
 // io_uring_get_probe reports against the ones the server submits, and the
 // mode with the reason. Exit 0 when the configured mode would run natively,
@@ -9,8 +10,9 @@ import { readBudget, type Budget } from "../config/cpu-budget.ts";
 import type { ModeName } from "../config/flags.ts";
 import { pickLayout } from "../config/layout.ts";
 import { out } from "../lib/log.ts";
-import { nodeFs, nodeOs } from "../lib/node.ts";
-import { abiDescription, probe as probeRing, type Probe } from "../serve/native.ts";
+import { nodeOs } from "../lib/node.ts";
+import { noIoUring, readTrimmed, seccomp } from "../lib/no-io-uring.ts";
+import { abiDescription, libraryFound, probe as probeRing, type Probe } from "../serve/native.ts";
 
 const IORING_SETUP_SQPOLL = 1 << 1;
 const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
@@ -29,14 +31,6 @@ function probe(flags: number): Probed {
   return { ok: true, detail: `works (IORING_FEAT_* 0x${p.kernelFeatures.toString(16)})`, probe: p };
 }
 
-function readTrimmed(path: string): string | undefined {
-  try {
-    return nodeFs().readFileSync(path, "utf8").trim();
-  } catch {
-    return undefined;
-  }
-}
-
 function ioUringDisabled(): string {
   const v = readTrimmed("/proc/sys/kernel/io_uring_disabled");
   if (v === undefined) return "absent (kernel before 6.6 has no such switch)";
@@ -48,13 +42,16 @@ function ioUringDisabled(): string {
   return `${v} (${meaning[v] ?? "unknown value"})`;
 }
 
-function seccomp(): string {
-  const status = readTrimmed("/proc/self/status") ?? "";
-  const mode = /^Seccomp:\s*(\d)/m.exec(status)?.[1];
-  const filters = /^Seccomp_filters:\s*(\d+)/m.exec(status)?.[1];
-  if (mode === "2") return `filtering (${filters ?? "?"} filter(s))`;
-  if (mode === "1") return "strict";
-  return mode === "0" ? "none" : "unknown";
+function seccompLine(): string {
+  const s = seccomp();
+  return s.mode === "filtering" ? `filtering (${s.filters ?? "?"} filter(s))` : s.mode;
+}
+
+function libraryLine(): string {
+  const found = libraryFound();
+  if (!found) return "not loaded";
+  const how = { RINGSIDE_LIB: "RINGSIDE_LIB", built: "built from native/", prebuilt: `prebuilt for ${process.platform}-${process.arch}` }[found.source];
+  return `${found.path} (${how})`;
 }
 
 interface Pick {
@@ -63,18 +60,11 @@ interface Pick {
   why: string;
 }
 
-/** What most likely blocks io_uring_setup here. */
-function blocker(): string {
-  const disabled = readTrimmed("/proc/sys/kernel/io_uring_disabled");
-  if (disabled === "1" || disabled === "2") return `blocked by kernel.io_uring_disabled=${disabled}`;
-  if (seccomp().startsWith("filtering")) return "blocked by the seccomp profile (container runtimes' defaults block io_uring)";
-  return "this kernel has no io_uring (CONFIG_IO_URING)";
-}
-
 function recommend(setup: Probed, sqpoll: Probed, budget: Budget, fallback: boolean): Pick {
-  if (!setup.ok) {
-    const why = `io_uring_setup ${setup.detail}: ${blocker()}`;
-    return fallback ? { mode: "fallback", why: `${why}; --fallback serves through Bun.serve, degraded` } : { mode: "none", why: `${why}; allow it (deploy/seccomp.json) or pass --fallback` };
+  if (!setup.probe.ok) {
+    const no = noIoUring(setup.probe.errno);
+    const why = `io_uring_setup ${setup.detail}: ${no.cause}`;
+    return fallback ? { mode: "fallback", why: `${why}; --fallback serves through Bun.serve, degraded` } : { mode: "none", why: `${why}; ${no.fix}, or pass --fallback` };
   }
   const auto = pickLayout(budget, sqpoll.ok ? "auto" : "batch", "auto");
   return { mode: auto.mode, rings: auto.rings, why: sqpoll.ok ? `auto: ${auto.why}` : `SQPOLL ${sqpoll.detail}: batch needs no SQPOLL thread; ${auto.why}` };
@@ -102,11 +92,12 @@ export async function doctor(cfg: Config): Promise<number> {
   const report: Array<[string, string]> = [
     ["kernel", nodeOs().release()],
     ["kernel.io_uring_disabled", ioUringDisabled()],
-    ["seccomp", seccomp()],
+    ["seccomp", seccompLine()],
   ];
   const budget = await readBudget();
   report.push(["cpus", budgetLine(budget)]);
   const setup = probe(0);
+  report.push(["library", libraryLine()]);
   const sqpoll = setup.ok ? probe(IORING_SETUP_SQPOLL) : setup;
   const deferred = setup.ok ? probe(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) : setup;
   report.push(["io_uring_setup", setup.detail], ["sqpoll", sqpoll.detail], ["defer_taskrun", deferred.detail]);

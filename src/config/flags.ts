@@ -4,11 +4,12 @@
 // native/ringside.h an option fills; serve/native-config.ts) are made from
 // it. The table is `as const`, so that each flag's parsed value has a type of
 // its own (FlagValues).
+import type { FaultWeights, SizeRange, WeightedList } from "./outcomes.ts";
 
 /** The default response's body, from the original no-syscall server. */
 export const DEFAULT_BODY = "Have a nice day!\n";
 
-export type OptionKind = "int" | "count" | "duration" | "string" | "host" | "bool" | "list" | "choice" | "cpus";
+export type OptionKind = "int" | "count" | "duration" | "string" | "host" | "bool" | "list" | "choice" | "cpus" | "statuses" | "delays" | "faults" | "size";
 
 export interface OptionSpec {
   readonly flag: string;
@@ -43,12 +44,18 @@ const TABLE = [
   { flag: "keep-alive", kind: "bool", env: "RINGSIDE_KEEP_ALIVE", native: "keep_alive", help: "persistent HTTP/1.1 connections and pipelining (default: HTTP/1.0, close after each response)" },
   { flag: "body", kind: "string", env: "RINGSIDE_BODY", def: DEFAULT_BODY, shown: JSON.stringify(DEFAULT_BODY).slice(1, -1), arg: "TEXT", help: "response body (the default response: every path no --route matches)" },
   { flag: "body-file", kind: "string", env: "RINGSIDE_BODY_FILE", arg: "PATH", help: "response body read from a regular file, 64 MiB at most (instead of --body)" },
-  { flag: "status", kind: "int", env: "RINGSIDE_STATUS", def: "200", min: 200, max: 599, help: "default response's status code; the reason phrase is the standard one" },
+  { flag: "status", kind: "statuses", env: "RINGSIDE_STATUS", def: "200", arg: "CODE|LIST", help: "default response's status code (the reason phrase is the standard one), or weighted: 200,503@10%,429@5% draws 503 for 10% of requests, 429 for 5%, else 200 (the code without @, else 200)" },
   { flag: "content-type", kind: "string", env: "RINGSIDE_CONTENT_TYPE", def: "text/html", arg: "TYPE", help: "Content-type of the default response" },
   { flag: "preset", kind: "choice", env: "RINGSIDE_PRESET", def: "none", choices: ["none", "default-backend"], help: "default-backend: the ingress default-backend contract, 404 'default backend - 404' on every path and 200 'ok' on /healthz (flags given still win)" },
-  { flag: "route", kind: "list", env: "RINGSIDE_ROUTES", max: 1024, arg: "'PATH[=STATUS] [body=TEXT] [body-file=FILE] [type=TYPE] [header=\"N: V\"] [delay=D]'", help: "a response of its own for requests whose path (query ignored, as sent) is PATH, or starts with it when PATH ends in *; repeatable (env: newline-separated), 1024 routes at most with --routes. Leaves out: status 200, body the reason phrase, type text/plain, --delay" },
-  { flag: "routes", kind: "string", env: "RINGSIDE_ROUTES_FILE", arg: "FILE", help: "routes from a JSON file: an array of {\"path\", \"status\", \"body\", \"body-file\", \"type\", \"header\", \"delay\"}, before the --route ones" },
-  { flag: "delay", kind: "duration", env: "RINGSIDE_DELAY", native: "delay_ms", def: "0", unit: "ms", min: 0, max: 3_600_000, help: "hold every response to a complete request back this long (error responses go at once; a route's delay= overrides it), timed by io_uring: no thread sleeps, no system call per request" },
+  { flag: "route", kind: "list", env: "RINGSIDE_ROUTES", max: 1024, arg: "'PATH[=STATUS] [KEY=VALUE]...'", help: "a response of its own for requests whose path (query ignored, as sent) is PATH, or starts with it when PATH ends in *; keys: body, body-file, type, header (repeatable), status, delay, fault, size, as the flags of those names take them; repeatable (env: newline-separated), 1024 routes at most with --routes. Leaves out: status 200, body the reason phrase, type text/plain, --delay" },
+  { flag: "routes", kind: "string", env: "RINGSIDE_ROUTES_FILE", arg: "FILE", help: "routes from a JSON file: an array of {\"path\", \"status\", \"body\", \"body-file\", \"type\", \"header\", \"delay\", \"fault\", \"size\"}, before the --route ones" },
+  { flag: "delay", kind: "delays", env: "RINGSIDE_DELAY", def: "0", unit: "ms", arg: "DURATION|LIST", help: "hold every response to a complete request back this long (error responses go at once; a route's delay= overrides it), or weighted: 0,100ms@5%,1s@1% holds 5% of responses 100 ms, 1% 1 s, the rest 0 (the item without @); 1 h at most; timed by io_uring: no thread sleeps, no system call per request" },
+  { flag: "fault", kind: "faults", env: "RINGSIDE_FAULT", arg: "LIST", help: "weighted faults instead of the default response: reset@1%,close@1%,hang@1% answers 1% of requests with an RST, 1% with a close (no response), 1% never (cut at --header-timeout)" },
+  { flag: "size", kind: "size", env: "RINGSIDE_SIZE", arg: "N|N-M", help: "the default response's body generated, N bytes or drawn per request from N to M (64 MiB at most), instead of --body" },
+  { flag: "seed", kind: "int", env: "RINGSIDE_SEED", min: 1, max: Number.MAX_SAFE_INTEGER, arg: "N", help: "seed of the draws (weights, sizes): with one ring and the same requests in the same order, the same seed draws the same outcomes (default: random, printed in the startup line)" },
+  { flag: "control", kind: "choice", env: "RINGSIDE_CONTROL", native: "control", def: "off", choices: ["off", "query", "header", "both"], help: "let each request choose its outcome, by query (?status=503:10,429:5 ?delay=250ms ?size=1024 ?fault=reset:1) or header (X-Ringside-Status ...), bounded by --max-delay and --max-size; a value that cannot be read gets a 400. off: no client can steer a response" },
+  { flag: "max-delay", kind: "duration", env: "RINGSIDE_MAX_DELAY", native: "max_delay_ms", def: "10s", unit: "ms", min: 0, max: 3_600_000, help: "--control: the longest delay a request may ask for (over it: 400)" },
+  { flag: "max-size", kind: "int", env: "RINGSIDE_MAX_SIZE", native: "max_size", def: "1048576", min: 0, max: 64 << 20, help: "--control: the largest body a request may ask for, in bytes (over it: 400)" },
   { flag: "header", kind: "list", env: "RINGSIDE_HEADERS", arg: "'NAME: VALUE'", help: "extra response header on every response (routes' too), repeatable (env: newline-separated)" },
   { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", native: "entries", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
   { flag: "sq-cpu", kind: "cpus", env: "RINGSIDE_SQ_CPU", native: "sq_cpus", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "LIST", help: "pin ring K's SQPOLL kernel thread to the K-th CPU of LIST (1,2,3 or 1-3; default: unpinned)" },
@@ -110,7 +117,13 @@ type Parsed<O extends Option> = O["kind"] extends "int"
             ? readonly number[]
             : O["kind"] extends "choice"
               ? O extends { choices: readonly (infer C)[] } ? C : never
-              : string;
+              : O["kind"] extends "statuses" | "delays"
+                ? WeightedList
+                : O["kind"] extends "faults"
+                  ? FaultWeights
+                  : O["kind"] extends "size"
+                    ? SizeRange
+                    : string;
 
 /** Every option's value, parsed and range-checked; undefined only where an
  * option has neither a value given nor a default. */

@@ -1,28 +1,32 @@
 // Routes: requests whose path matches get a response of their own.
 //
-//   --route 'PATH[=STATUS] [body=TEXT] [body-file=FILE] [type=TYPE] [header="Name: value"]... [delay=DURATION]'
-//   --routes FILE   a JSON array of {"path", "status", "body", "body-file", "type", "header", "delay"}
+//   --route 'PATH[=STATUS] [body=TEXT] [body-file=FILE] [type=TYPE] [header="Name: value"]...
+//            [status=LIST] [delay=LIST] [fault=LIST] [size=N[-M]]'
+//   --routes FILE   a JSON array of {"path", "status", "body", "body-file", "type", "header", "delay", "fault", "size"}
 //
 // PATH is matched against the path of the request target as sent: the query
 // is ignored, nothing is decoded or normalised. A trailing * makes a prefix
 // route; an exact route beats any prefix, and the longest prefix wins. A
 // value with spaces goes in double quotes, where \n, \t, \" and \\ are
-// escapes. What a route leaves out: status 200, the reason phrase and a
-// newline as the body, text/plain, --delay. --header lines go on every
-// response, routes' included. The C side matches (native/policy.c), the
-// fallback as it does (serve/match.ts).
+// escapes. STATUS (or status=), delay=, fault= and size= take what --status,
+// --delay, --fault and --size take (outcomes.ts). What a route leaves out:
+// status 200, the reason phrase and a newline as the body, text/plain,
+// --delay (its weights too), no fault. --header lines go on every response,
+// routes' included. The C side matches (native/policy.c), the fallback as it
+// does (serve/match.ts).
 import { usageError } from "../lib/errors.ts";
 import { readBodyFile } from "./body-file.ts";
+import { NO_FAULTS, parseDelayList, parseFaultList, parseSize, parseStatusList, type Outcome, type SizeRange, type WeightedList } from "./outcomes.ts";
 import { REASONS } from "./reasons.ts";
 import { bodyless, checkDistinctHeaders, validateContentType, validateHeader, type ResponseSpec } from "./response.ts";
-import { durationMs } from "./values.ts";
 
 export interface Route {
   /** As given, without the trailing * of a prefix route. */
   path: string;
   prefix: boolean;
   response: ResponseSpec;
-  delayMs: number;
+  /** Its delay and what is drawn per request. */
+  outcome: Outcome;
   /** Where it was given, as messages name it ("--route '/x=404'"). */
   what: string;
 }
@@ -36,9 +40,11 @@ interface RouteInput {
   type?: string;
   header: string[];
   delay?: string | number;
+  fault?: string;
+  size?: string | number;
 }
 
-const KEYS = ["body", "body-file", "type", "header", "delay"] as const;
+const KEYS = ["body", "body-file", "type", "header", "status", "delay", "fault", "size"] as const;
 /** Visible ASCII but '?', which starts the query the match ignores. */
 const PATH = /^\/[\x21-\x3e\x40-\x7e]*$/;
 
@@ -65,6 +71,7 @@ export function parseRouteText(text: string, what: string): RouteInput {
     const value = m[2]!.startsWith('"') ? unquote(m[2]!) : m[2]!;
     if (!KEYS.includes(key)) throw usageError(`${what}: unknown attribute '${m[1]}': use ${KEYS.join(", ")}`);
     if (key === "header") input.header.push(value);
+    else if (key === "status" && input.status !== undefined) throw usageError(`${what}: the status is given twice (PATH=STATUS and status=): give one`);
     else if (input[key] !== undefined) throw usageError(`${what}: ${key} is given twice`);
     else input[key] = value;
   }
@@ -86,8 +93,8 @@ export async function readRoutesFile(file: string): Promise<Array<{ input: Route
     if (typeof item !== "object" || item === null || Array.isArray(item)) throw usageError(`${what} is not an object`);
     const o = item as Record<string, unknown>;
     for (const key of Object.keys(o)) {
-      if (key !== "path" && key !== "status" && !KEYS.includes(key as (typeof KEYS)[number])) {
-        throw usageError(`${what}: unknown key '${key}': use path, status, ${KEYS.join(", ")}`);
+      if (key !== "path" && !KEYS.includes(key as (typeof KEYS)[number])) {
+        throw usageError(`${what}: unknown key '${key}': use path, ${KEYS.join(", ")}`);
       }
     }
     const str = (key: string, numberToo = false): string | number | undefined => {
@@ -98,7 +105,8 @@ export async function readRoutesFile(file: string): Promise<Array<{ input: Route
     const header = o.header === undefined ? [] : Array.isArray(o.header) ? o.header : [o.header];
     if (header.some((h) => typeof h !== "string")) throw usageError(`${what}: header must be a string or a list of strings`);
     if (typeof o.path !== "string") throw usageError(`${what} has no "path"`);
-    const input: RouteInput = { path: o.path, status: str("status", true), body: str("body") as string | undefined, "body-file": str("body-file") as string | undefined, type: str("type") as string | undefined, header: header as string[], delay: str("delay", true) };
+    const text = (key: string): string | undefined => str(key) as string | undefined;
+    const input: RouteInput = { path: o.path, status: str("status", true), body: text("body"), "body-file": text("body-file"), type: text("type"), header: header as string[], delay: str("delay", true), fault: text("fault"), size: str("size", true) };
     return { input, what };
   });
 }
@@ -109,28 +117,49 @@ async function routeBody(input: RouteInput, what: string, reason: string): Promi
   return file === undefined ? new TextEncoder().encode(input.body ?? `${reason}\n`) : readBodyFile(file, `${what}: body-file`);
 }
 
+/** What every route shares: the --header lines, and --delay for those without delay=. */
+export interface RouteDefaults {
+  headers: string[];
+  delay: WeightedList;
+}
+
+/** A JSON number is the value as typed: a status code, milliseconds, bytes. */
+const asText = (v: string | number): string => String(v);
+
+function routeSize(input: RouteInput, what: string, status: number): SizeRange | undefined {
+  if (input.size === undefined) return undefined;
+  if (input.body !== undefined || input["body-file"] !== undefined) throw usageError(`${what}: size and body/body-file conflict: give one of them`);
+  if (bodyless(status)) throw usageError(`${what}: status ${status} responses carry no body: drop size`);
+  return parseSize(asText(input.size), `${what}: size`);
+}
+
 /** Everything a route says, checked, with its body read. */
-export async function resolveRoute(input: RouteInput, what: string, shared: { headers: string[]; delayMs: number; maxDelayMs: number }): Promise<Route> {
+export async function resolveRoute(input: RouteInput, what: string, shared: RouteDefaults): Promise<Route> {
   const prefix = input.path.endsWith("*");
   const path = prefix ? input.path.slice(0, -1) : input.path;
   if (!PATH.test(path) || path.includes("*")) {
     throw usageError(`${what}: path '${input.path}' must start with / and hold visible ASCII without '?' (a trailing * makes a prefix route)`);
   }
-  const statusText = String(input.status ?? "200");
-  const status = /^\d{3}$/.test(statusText) ? Number(statusText) : NaN;
-  const reason = REASONS[status];
-  if (!reason || status < 200) throw usageError(`${what}: status '${statusText}' is not a registered code from 200 to 599`);
+  const statuses = parseStatusList(asText(input.status ?? "200"), `${what}: status`);
+  const status = statuses.own ?? 200;
+  const reason = REASONS[status]!;
   const explicitBody = input.body !== undefined || input["body-file"] !== undefined;
   if (bodyless(status) && explicitBody) throw usageError(`${what}: status ${status} responses carry no body: drop body/body-file`);
-  const body = bodyless(status) ? new Uint8Array(0) : await routeBody(input, what, reason);
+  const size = routeSize(input, what, status);
+  const body = bodyless(status) || size ? new Uint8Array(0) : await routeBody(input, what, reason);
   const contentType = validateContentType(input.type ?? "text/plain", `${what}: type`);
   const headers = [...shared.headers, ...input.header.map((h) => validateHeader(h, `${what}: header`, "type="))];
   checkDistinctHeaders(headers, what);
-  const delayMs = input.delay === undefined ? shared.delayMs : typeof input.delay === "number" ? input.delay : durationMs(input.delay, "ms");
-  if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > shared.maxDelayMs) {
-    throw usageError(`${what}: delay '${input.delay}' must be a duration like 250ms, 2s, 1m or 1h (0 to ${shared.maxDelayMs} ms)`);
-  }
-  return { path, prefix, response: { status, reason, contentType, headers, body }, delayMs, what };
+  const delay = input.delay === undefined ? shared.delay : parseDelayList(asText(input.delay), `${what}: delay`);
+  const outcome: Outcome = {
+    delayMs: delay.own ?? 0,
+    statuses: statuses.weighted,
+    delays: delay.weighted,
+    faults: input.fault === undefined ? NO_FAULTS : parseFaultList(input.fault, `${what}: fault`),
+    ...(size ? { size } : {}),
+    bodyReason: !explicitBody || bodyless(status),
+  };
+  return { path, prefix, response: { status, reason, contentType, headers, body }, outcome, what };
 }
 
 /** Two routes for the same path (both exact, or both prefix) would leave

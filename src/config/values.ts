@@ -1,9 +1,12 @@
 // One option's text as its kind says: a whole number in range, a duration, a
-// CPU list, a numeric address, one of the choices. A bad value is a one-line
+// CPU list, a numeric address, one of the choices, a weighted list or a size
+// (outcomes.ts). A bad value is a one-line
 // usage error naming where it came from (`label`: "--port", or "PORT
 // (--port)") and what is allowed.
 import { usageError } from "../lib/errors.ts";
+import { durationMs } from "./duration.ts";
 import type { OptionSpec } from "./flags.ts";
+import { parseDelayList, parseFaultList, parseSize, parseStatusList, type FaultWeights, type SizeRange, type WeightedList } from "./outcomes.ts";
 
 function parseInt10(o: OptionSpec, text: string, label: string): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
@@ -22,13 +25,6 @@ function parseCount(o: OptionSpec, text: string, label: string): number | "auto"
     throw usageError(`${label} must be a whole number from ${o.min} to ${o.max} or auto, got '${text}'`);
   }
   return Number(t);
-}
-
-/** "250ms", "5s", "1m", "1h", or a bare number in `unit`: milliseconds, NaN if none of these. */
-export function durationMs(text: string, unit: "ms" | "s"): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? unit) as "ms" | "s" | "m" | "h"];
-  return m ? Math.round(Number(m[1]) * scale) : NaN;
 }
 
 /** Milliseconds, or the option's "forever" word. */
@@ -89,8 +85,16 @@ function parseChoice(o: OptionSpec, text: string, label: string): string {
 }
 
 /** A scalar option's text as its kind says (lists are read line by line in read.ts). */
-export function parseValue(o: OptionSpec, text: string, label: string): number | string | boolean | number[] {
+export function parseValue(o: OptionSpec, text: string, label: string): number | string | boolean | number[] | WeightedList | FaultWeights | SizeRange {
   switch (o.kind) {
+    case "statuses":
+      return parseStatusList(text, label);
+    case "delays":
+      return parseDelayList(text, label);
+    case "faults":
+      return parseFaultList(text, label);
+    case "size":
+      return parseSize(text, label);
     case "int":
       return parseInt10(o, text, label);
     case "count":

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "addr_denied"
   | "addr_unavailable"
   | "io_uring_blocked"
+  | "io_uring_missing"
   | "ring_flag_rejected"
   | "start";
 

@@ -14,6 +14,9 @@ export interface Backend {
   ringCounters(): Counters[];
   /** Requests by route over the rings: the default response's, then each route's in config order. */
   routeRequests(): number[];
+  /** ... and by outcome: per route, one count per status of responses.ts
+   * STATUS_CODES, then one per fault (FAULTS); a route's sum to its requests. */
+  routeOutcomes(): number[][];
   /** A name of enum state: starting, running, draining, stopped. */
   state(): string;
   stop(drainMs: number): void;

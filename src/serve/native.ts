@@ -1,43 +1,16 @@
-// The only module that touches bun:ffi. It builds native/ when stale, dlopens
-// the library, reads the ABI the library describes (rs_describe), encodes the
+// The only module that touches bun:ffi. It dlopens the library locate.ts
+// finds (or builds), reads the ABI the library describes (rs_describe), encodes the
 // config and decodes the counters by name against that description, and
 // probes io_uring for --doctor. Nothing here knows a field's offset or an
 // enum's value: a new config field is a line in native/ringside.h and one in
 // src/config/flags.ts.
 import type { Library as FfiLibrary, Pointer } from "bun:ffi";
 import { errnoName, RingsideError } from "../lib/errors.ts";
-import { mtime, newest } from "../lib/mtime.ts";
+import { buildInstead, findLibrary, loadError, type Found } from "./locate.ts";
 
-/** native/, beside src/: this file is src/serve/native.ts, or part of dist/ringside.js (src/entry.ts). */
-const NATIVE_DIR = `${import.meta.dir.replace(/\/(?:src\/serve|dist)$/, "")}/native`;
-const DEFAULT_LIB = `${NATIVE_DIR}/build/libringside.so`;
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
-// ---- building and loading ---------------------------------------------------
-
-function buildHint(output: string): string {
-  if (/liburing\.h/.test(output)) return "liburing headers missing: apt-get install liburing-dev";
-  if (/-luring/.test(output)) return "liburing missing: apt-get install liburing-dev";
-  return output.trim().split("\n").slice(-3).join(" | ");
-}
-
-/** Builds native/build/libringside.so when missing or older than its sources. */
-export function ensureLibrary(): string {
-  const override = process.env.RINGSIDE_LIB;
-  if (override) {
-    if (!mtime(override)) throw new RingsideError("load", `RINGSIDE_LIB=${override} does not exist; unset it to build native/ automatically`);
-    return override;
-  }
-  const built = mtime(DEFAULT_LIB);
-  // The newest of native/'s sources: about 30 stats, 0.03 ms.
-  if (built && built >= newest(NATIVE_DIR, "*.{c,h}", [`${NATIVE_DIR}/Makefile`])) return DEFAULT_LIB;
-  if (!Bun.which("make") || !Bun.which(process.env.CC ?? "cc")) {
-    throw new RingsideError("build", "cannot build native/: no C compiler or make; apt-get install gcc make liburing-dev");
-  }
-  const result = Bun.spawnSync(["make", "-s", "-C", NATIVE_DIR, "lib"], { stderr: "pipe", stdout: "pipe" });
-  if (!result.success) throw new RingsideError("build", `building native/ failed: ${buildHint(result.stderr.toString() + result.stdout.toString())}`);
-  return DEFAULT_LIB;
-}
+// ---- loading ------------------------------------------------------------------
 
 const symbols = {
   rs_start: { args: ["ptr", "ptr"], returns: "i32" },
@@ -48,6 +21,8 @@ const symbols = {
   rs_features: { args: ["ptr"], returns: "u32" },
   rs_counters: { args: ["ptr", "u32"], returns: "ptr" },
   rs_route_requests: { args: ["ptr", "u32"], returns: "ptr" },
+  rs_route_outcomes: { args: ["ptr", "u32"], returns: "ptr" },
+  rs_outcomes: { args: ["ptr"], returns: "i32" },
   rs_last_step: { args: [], returns: "i32" },
   rs_last_error: { args: [], returns: "cstring" },
   rs_describe: { args: [], returns: "cstring" },
@@ -63,24 +38,41 @@ type Ffi = typeof import("bun:ffi");
 let ffiModule: Ffi | undefined;
 /** bun:ffi, loaded with the library: bundled, a module-level import would load it for --version and --check too. */
 const ffi = (): Ffi => (ffiModule ??= require("bun:ffi") as Ffi);
+let found: Found | undefined;
 
 /** Loads the library now (it loads on first use otherwise). */
 export function loadLibrary(): void {
   library();
 }
 
+/** Where the library loaded from, once it has (--doctor). */
+export function libraryFound(): Found | undefined {
+  return lib && found;
+}
+
+function open(from: Found): Library {
+  try {
+    return ffi().dlopen(from.path, symbols).symbols;
+  } catch (e) {
+    throw loadError(from, e instanceof Error ? e.message : String(e));
+  }
+}
+
 function library(): Library {
   if (lib) return lib;
-  const path = ensureLibrary();
+  found = findLibrary();
   let loaded: Library;
   try {
-    loaded = ffi().dlopen(path, symbols).symbols;
+    loaded = open(found);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new RingsideError("load", `cannot load ${path}: ${why} (liburing.so.2 missing? apt-get install liburing2)`);
+    // A prebuilt library this system cannot load (no liburing2, an old glibc): from source if it can.
+    if (found.source !== "prebuilt" || !(e instanceof RingsideError)) throw e;
+    loaded = open((found = buildInstead(e)));
   }
-  if (loaded.rs_abi_version() !== ABI_VERSION) {
-    throw new RingsideError("abi", `${path} speaks ABI ${loaded.rs_abi_version()}, expected ${ABI_VERSION}: rebuild it (make -C native)`);
+  const abi = loaded.rs_abi_version();
+  if (abi !== ABI_VERSION) {
+    const fix = found.source === "prebuilt" ? "run scripts/build-prebuilt.sh, or reinstall ringside" : "rebuild it (make -C native)";
+    throw new RingsideError("abi", `${found.path} speaks ABI ${abi}, expected ${ABI_VERSION}: ${fix}`);
   }
   return (lib = loaded);
 }
@@ -230,6 +222,10 @@ export class NativeServer {
     private readonly states: string[],
     /** One view per ring of its requests by route (default first). */
     private readonly routeViews: BigUint64Array[],
+    /** One view per ring of its requests by route and outcome (rs_route_outcomes). */
+    private readonly outcomeViews: BigUint64Array[],
+    /** Outcomes per route: a line of the statuses table each, then each fault. */
+    readonly outcomesPerRoute: number,
   ) {}
 
   /** Starts the ring. A failed rs_start throws RingsideError "start" with the
@@ -254,7 +250,9 @@ export class NativeServer {
     const views = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_counters(handle, k)!, 0, d.counters.size)));
     const routes = Number(fields.routes ?? 0) + 1;
     const routeViews = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_route_requests(handle, k)!, 0, routes * 8)));
-    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"), routeViews);
+    const perRoute = l.rs_outcomes(handle);
+    const outcomeViews = rings.map((k) => new BigUint64Array(toArrayBuffer(l.rs_route_outcomes(handle, k)!, 0, routes * perRoute * 8)));
+    return new NativeServer(handle, l.rs_port(handle), features, views, d.counters.fields, enumNames(d, "state"), routeViews, outcomeViews, perRoute);
   }
 
   get rings(): number {
@@ -282,6 +280,14 @@ export class NativeServer {
   /** Requests by route over the rings: the default response's, then each route's in config order. */
   routeRequests(): number[] {
     return Array.from(this.routeViews[0]!, (_, i) => this.routeViews.reduce((sum, v) => sum + Number(v[i]), 0));
+  }
+
+  /** By route (the default response's first), over the rings: requests by
+   * outcome, one count per line of the statuses table (responses.ts
+   * STATUS_CODES), then one per fault (enum fault). A route's sum to its requests. */
+  routeOutcomes(): number[][] {
+    const n = this.outcomesPerRoute;
+    return Array.from(this.routeViews[0]!, (_, r) => Array.from({ length: n }, (_, i) => this.outcomeViews.reduce((sum, v) => sum + Number(v[r * n + i]), 0)));
   }
 
   state(): string {

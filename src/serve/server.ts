@@ -1,7 +1,6 @@
 // Runs the server for the CLI: start, startup line, stats, and on
 // SIGINT/SIGTERM a bounded drain, a final summary and exit 0.
-import type { Config } from "../config/config.ts";
-import { DEFAULT_ROUTE_LABEL, routeLabel } from "../config/routes.ts";
+import { drawsPerRequest, type Config } from "../config/config.ts";
 import { urlOf } from "../lib/address.ts";
 import type { Fields, Log } from "../lib/log.ts";
 import { nodeOs } from "../lib/node.ts";
@@ -73,9 +72,9 @@ function startStats(server: Backend, log: Log, everyMs: number): Timer | undefin
 async function startAdminFor(cfg: Config, server: Backend, mode: string) {
   if (!cfg.admin) return undefined;
   const { startAdmin } = await import("./admin.ts");
+  const { routeViews } = await import("./metrics.ts");
   try {
-    const routes = [DEFAULT_ROUTE_LABEL, ...cfg.routes.map(routeLabel)];
-    return startAdmin(cfg.admin, { server, mode, routes });
+    return startAdmin(cfg.admin, { server, mode, routes: routeViews(cfg) });
   } catch (e) {
     server.destroy();
     throw e;
@@ -102,10 +101,13 @@ export async function serve(cfg: Config, log: Log): Promise<number> {
     ...(cfg.layout.why && !server.degraded ? { auto: cfg.layout.why } : {}),
     keep_alive: v["keep-alive"],
     ...(cfg.routes.length ? { routes: cfg.routes.length } : {}),
-    ...(v.delay ? { delay_ms: v.delay } : {}),
+    ...(cfg.outcome.delayMs ? { delay_ms: cfg.outcome.delayMs } : {}),
     features: featureList(server, cfg),
     ...(server.degraded ? { degraded: server.degraded } : {}),
     ...(admin ? { admin: admin.url } : {}),
+    // Replaying a run takes its seed: named whenever something is drawn.
+    ...(drawsPerRequest(cfg) || v.seed !== undefined ? { seed: cfg.seed } : {}),
+    ...(v.control !== "off" ? { control: v.control } : {}),
     kernel: await kernel,
     pid: process.pid,
   });

@@ -5,6 +5,7 @@ import type { Config } from "../config/config.ts";
 import { bracketed, hostPort } from "../lib/address.ts";
 import { addrInUse, RingsideError } from "../lib/errors.ts";
 import type { Log } from "../lib/log.ts";
+import { noIoUring } from "../lib/no-io-uring.ts";
 import type { Backend } from "./backend.ts";
 import { NativeServer } from "./native.ts";
 import { nativeFields } from "./native-config.ts";
@@ -19,7 +20,8 @@ function startError(e: RingsideError, cfg: Config): RingsideError {
     if (errno === "EADDRNOTAVAIL") return new RingsideError("addr_unavailable", `${bracketed(cfg.values.host)} is not an address of this machine: pass --host 0.0.0.0, 127.0.0.1 or one of its addresses`, errno);
   }
   if (step === "io_uring_setup" && (errno === "EPERM" || errno === "ENOSYS" || errno === "EACCES")) {
-    return new RingsideError("io_uring_blocked", `io_uring is unavailable (${detail}): a seccomp profile (Docker/containerd default) or sysctl kernel.io_uring_disabled blocks it; allow io_uring_setup/io_uring_enter/io_uring_register or set kernel.io_uring_disabled=0`, errno);
+    const why = noIoUring(errno);
+    return new RingsideError(why.code, `io_uring is unavailable (${detail}): ${why.cause}; ${why.fix}`, errno);
   }
   if (step === "sqpoll" || step === "sq_aff") {
     const flag = step === "sqpoll" ? "IORING_SETUP_SQPOLL" : "IORING_SETUP_SQ_AFF";
@@ -28,11 +30,12 @@ function startError(e: RingsideError, cfg: Config): RingsideError {
   return new RingsideError("start", `cannot start: ${detail || errno}`, errno);
 }
 
-/** Start failures the fallback may stand in for, with the fix to name. */
-const FALLBACK_HINT = "pass --fallback (RINGSIDE_FALLBACK=1) to serve through Bun.serve, degraded";
+/** Start failures the fallback may stand in for, with the end of their message. */
+const FALLBACK_HINT = "or pass --fallback (RINGSIDE_FALLBACK=1) to serve through Bun.serve, degraded";
 const HINTS: Record<string, string> = {
-  io_uring_blocked: `in a container run with deploy/seccomp.json (--security-opt seccomp=deploy/seccomp.json; Kubernetes: a Localhost seccompProfile), or ${FALLBACK_HINT}`,
-  ring_flag_rejected: `or ${FALLBACK_HINT}`,
+  io_uring_blocked: `, ${FALLBACK_HINT}`,
+  io_uring_missing: `, ${FALLBACK_HINT}`,
+  ring_flag_rejected: `; ${FALLBACK_HINT}`,
 };
 
 function startNative(cfg: Config): Backend {
@@ -51,7 +54,7 @@ export async function startBackend(cfg: Config, log: Log): Promise<Backend> {
     return startNative(cfg);
   } catch (e) {
     if (!(e instanceof RingsideError) || !HINTS[e.code]) throw e;
-    if (!cfg.values.fallback) throw new RingsideError(e.code, `${e.message}; ${HINTS[e.code]}`, e.errno);
+    if (!cfg.values.fallback) throw new RingsideError(e.code, `${e.message}${HINTS[e.code]}`, e.errno);
     log.warn("fallback", `${e.message}; serving through Bun.serve instead (--fallback): degraded, one system call or more per request`, { degraded: e.code });
     const { FallbackServer } = await import("./fallback.ts");
     return FallbackServer.start(cfg, e.code);

@@ -27,9 +27,11 @@ import { quotaTargets } from "../../bench/phases/quota.ts";
 import { projections, rings, ringsTargets } from "../../bench/phases/rings.ts";
 import { routesTargets } from "../../bench/phases/routes.ts";
 import { sizes, sizeText } from "../../bench/phases/sizes.ts";
+import { WEIGHTS, WEIGHTS_FLAGS, weights, weightsTargets } from "../../bench/phases/weights.ts";
 import { chartOf, readResults } from "../../bench/report/files.ts";
 import { renderMarkdown, targetsOf } from "../../bench/report/markdown.ts";
 import { renderChart } from "../../bench/report/svg.ts";
+import { parseConfig } from "../../src/config/config.ts";
 
 const WRK = `Running 3s test @ http://127.0.0.1:41871/
   1 threads and 64 connections
@@ -232,6 +234,24 @@ test("routes targets within 3% (same-round ratios), and the delay table's added 
     { askedMs: 0, p50Ms: 0.2, p99Ms: 0.4, rps: 200_000 },
     { askedMs: 10, p50Ms: 10.3, p99Ms: 11.2, rps: 6000 },
   ]);
+});
+
+test("weights: 16 weighted routes against 16 static, same-round req/s within 3%; its section names the weights; the 16 routes parse", async () => {
+  const p: SweepResult = {
+    rows: [info("static16"), info("weighted16")],
+    runs: [run("static16", "keep-alive", 0, 100_000, 0.5), run("weighted16", "keep-alive", 0, 98_000, 0.5), run("static16", "keep-alive", 1, 100_000, 0.5), run("weighted16", "keep-alive", 1, 96_000, 0.5)],
+    blocks: [],
+  };
+  const [target] = weightsTargets(p);
+  expect(target).toMatchObject({ met: true, want: ">= 0.97x (within 3%)" });
+  expect(target?.got).toBe("0.97x (0.96–0.98) (97.0k vs 100.0k req/s)");
+  const md = weights.section({ plan: weights.plan(true), result: p }, stored("2026-11-22-vm.json")).join("\n");
+  expect(md).toContain("## Weights: what the weighted path costs (issue 19)");
+  expect(md).toContain(WEIGHTS);
+  expect(weights.plan(true)).toMatchObject({ rounds: 2, conns: ["keep-alive"] });
+  // The rows' flags are a configuration ringside accepts: 16 routes, each weighted.
+  const cfg = await parseConfig(["--host", "127.0.0.1", "--port", "0", ...(WEIGHTS_FLAGS as string[])], {});
+  expect(cfg.routes.map((r) => r.outcome.statuses)).toEqual(Array.from({ length: 16 }, () => [{ value: 201, ppm: 500_000 }]));
 });
 
 test("sizes: ringside against each peer at every body size, same rounds; CPU per body byte in the section", () => {

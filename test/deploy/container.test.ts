@@ -8,48 +8,18 @@
 // filesystems as tarballs under /var/tmp/ringside-base, keyed by content), so
 // a warm run is one cached `podman build` and four short containers.
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { abiDescription } from "../../src/serve/native.ts";
 import { DEFAULT_RESPONSE, rawExchange, ROOT } from "../lib/helpers.ts";
-import { parseStartup, runToEnd, softLimit, waitFor, within, type Finished } from "../lib/proc.ts";
+import { podman, podmanUnavailable, ULIMITS } from "../lib/podman.ts";
+import { parseStartup, runToEnd, waitFor, within, type Finished } from "../lib/proc.ts";
 
-// Debian's podman: crun rejects hybrid cgroups here, and there is no systemd.
-const PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager=cgroupfs"];
 const TAG = "localhost/ringside:test";
 const NAME = `ringside-test-${process.pid}`;
 const SECCOMP = join(ROOT, "deploy", "seccomp.json");
 const GRACE_S = 10;
 
 const run = (cmd: string[], timeoutMs = 60_000): Promise<Finished> => runToEnd(cmd, { timeoutMs });
-const podman = (args: string[], timeoutMs?: number): Promise<Finished> => run([...PODMAN, ...args], timeoutMs);
-
-/** --ulimit at or under this process's soft limits (podman fails to raise them). */
-function ulimits(): string[] {
-  const nofile = Math.min(softLimit("Max open files"), 65536);
-  const nproc = Math.min(softLimit("Max processes"), 4096);
-  return ["--ulimit", `nofile=${nofile}:${nofile}`, "--ulimit", `nproc=${nproc}:${nproc}`];
-}
-const ULIMITS = ulimits();
-
-/** Why podman cannot run a container here, or undefined if it can. Uses a
- * root filesystem of /usr/bin/true and its libraries: no image needed. */
-async function podmanUnavailable(): Promise<string | undefined> {
-  if (!Bun.which("podman")) return "podman is not installed (apt-get install podman runc)";
-  const rootfs = mkdtempSync(join(tmpdir(), "ringside-probe-"));
-  try {
-    const ldd = await run(["ldd", "/usr/bin/true"]);
-    for (const file of ["/usr/bin/true", ...(ldd.stdout.match(/\/\S+/g) ?? [])]) {
-      mkdirSync(join(rootfs, dirname(file)), { recursive: true });
-      cpSync(file, join(rootfs, file), { dereference: true });
-    }
-    const r = await podman(["run", "--rm", ...ULIMITS, "--network=none", "--rootfs", rootfs, "/usr/bin/true"], 60_000);
-    return r.code === 0 ? undefined : `podman run exits ${r.code}: ${r.stderr.trim().split("\n").at(-1)}`;
-  } finally {
-    rmSync(rootfs, { recursive: true, force: true });
-  }
-}
 
 const unavailable = await podmanUnavailable();
 if (unavailable) {

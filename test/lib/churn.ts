@@ -1,6 +1,7 @@
 // Hostile clients that hang up in every way, for the slot-reuse test and the
 // churn soak: each opens a connection, misbehaves, leaves, and resolves once
-// the connection is gone.
+// the connection is gone. One kind asks a flaky route (FLAKY_ROUTE, which the
+// server must have) that resets, closes or hangs some of its requests.
 import { connect } from "node:net";
 import { KEEP_11, RawConn } from "./helpers.ts";
 
@@ -45,9 +46,15 @@ export type HostileKind =
   | "chunked-then-close"
   | "reset-mid-request"
   | "half-close-mid-header"
-  | "slow-body";
+  | "slow-body"
+  | "flaky";
 
-/** The kinds that leave at once; "slow-body" waits to be cut by --header-timeout. */
+/** The route "flaky" clients ask: a response (200 or 503), an RST, a close
+ * without a response, or a hang until --header-timeout cuts it. */
+export const FLAKY_ROUTE = ["--route", "/flaky=200,503@20% fault=reset@25%,close@25%,hang@10%"];
+
+/** The kinds that leave at once (or as soon as the server ends it: "flaky" but
+ * when it hangs); "slow-body" waits to be cut by --header-timeout. */
 export const HOSTILE_KINDS: readonly HostileKind[] = [
   "bad-then-half-close",
   "bad-then-close",
@@ -56,6 +63,7 @@ export const HOSTILE_KINDS: readonly HostileKind[] = [
   "chunked-then-close",
   "reset-mid-request",
   "half-close-mid-header",
+  "flaky",
 ];
 
 const WHAT: Record<HostileKind, string> = {
@@ -67,6 +75,8 @@ const WHAT: Record<HostileKind, string> = {
   "reset-mid-request": "GET / HTTP/1.1\r\nHost: t\r\nX-Partial: ",
   "half-close-mid-header": "GET / HTTP/1.1\r\nHo",
   "slow-body": "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nab",
+  // Waits for the server to end the connection, whatever the draw.
+  flaky: "GET /flaky HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
 };
 
 /** One hostile client; resolves when its connection has closed (at most timeoutMs). */
@@ -85,7 +95,7 @@ export function hostileClient(port: number, kind: HostileKind, timeoutMs = 15_00
       if (kind === "reset-mid-request") sock.resetAndDestroy();
       else if (kind.endsWith("half-close") || kind === "half-close-mid-header") sock.end();
       else if (kind.endsWith("then-close")) sock.destroy();
-      // slow-body: sends no more; the server's header timeout closes it.
+      // slow-body and flaky: send no more; the server closes (a hang: at its header timeout).
     });
   });
 }

@@ -30,11 +30,19 @@ export interface Running {
 export async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
   const child = spawnCaptured(["bun", CLI, "--host", "127.0.0.1", "--port", "0", ...args], { env });
   const { proc } = child;
-  const startup = await waitFor("the startup line", () => {
-    const s = parseStartup(child.stdout());
-    if (!s && proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${child.stderr()}`);
-    return s;
-  });
+  let startup: Startup;
+  try {
+    startup = await waitFor("the startup line", () => {
+      const s = parseStartup(child.stdout());
+      if (!s && proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}: ${child.stderr()}`);
+      return s;
+    });
+  } catch (e) {
+    // Not yet the caller's to dispose of: a server that never said it serves must not outlive the test.
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw e;
+  }
   const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (proc.exitCode === null) proc.kill(signal);
     const code = await child.done;

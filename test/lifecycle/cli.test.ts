@@ -13,6 +13,8 @@ const ROUTES_FILE = join(DIR, "routes.json");
 writeFileSync(ROUTES_FILE, JSON.stringify([{ path: "/a" }, { path: "/b/*" }, { path: "/x", status: 204 }]));
 const TWICE_FILE = join(DIR, "twice.json");
 writeFileSync(TWICE_FILE, JSON.stringify([{ path: "/y" }, { path: "/z" }, { path: "/y", body: "again" }]));
+const FAULT_FILE = join(DIR, "fault.json");
+writeFileSync(FAULT_FILE, JSON.stringify([{ path: "/f", fault: 5 }]));
 const quoted = (s: string): string => s.replace(/[.*?()[\]/\\]/g, "\\$&");
 
 const expectOneLine = (stderr: string, pattern: RegExp) => {
@@ -28,9 +30,9 @@ describe("usage errors exit 2 with one line", () => {
     ["port out of range", ["--port", "70000"], {}, /--port must be a whole number from 0 to 65535, got '70000'/],
     ["port not a number", ["--port", "http"], {}, /--port must be a whole number/],
     ["PORT env out of range", [], { PORT: "-1" }, /PORT \(--port\) must be a whole number from 0 to 65535/],
-    ["status below 200", ["--status", "99"], {}, /--status must be a whole number from 200 to 599/],
-    ["status above 599", ["--status", "600"], {}, /--status must be a whole number from 200 to 599/],
-    ["status without a reason phrase", ["--status", "299"], {}, /--status 299 has no standard reason phrase/],
+    ["status below 200", ["--status", "99"], {}, /^ringside: error: --status '99' must be a registered status code from 200 to 599 or a list like 200,503@10%,429@5%$/],
+    ["status above 599", ["--status", "600"], {}, /--status '600' must be a registered status code from 200 to 599/],
+    ["status without a reason phrase", ["--status", "299"], {}, /--status '299' must be a registered status code/],
     ["missing body file", ["--body-file", "/nonexistent/body"], {}, /--body-file '\/nonexistent\/body' cannot be read \(ENOENT\)/],
     ["body and body file", ["--body", "x", "--body-file", "package.json"], {}, /--body and --body-file conflict/],
     ["bad mode", ["--mode", "turbo"], {}, /--mode must be one of auto, spin, sqpoll, batch, got 'turbo'/],
@@ -53,8 +55,8 @@ describe("usage errors exit 2 with one line", () => {
     ["cpu beyond the machine", ["--cpu", "4000"], {}, /--cpu 4000: this machine has CPUs 0-\d+/],
     ["route path without a slash", ["--route", "healthz=200"], {}, /--route 'healthz=200': path 'healthz' must start with \//],
     ["route path with a query", ["--route", "/a?b=200"], {}, /without '\?'/],
-    ["route status not registered", ["--route", "/a=299"], {}, /--route '\/a=299': status '299' is not a registered code/],
-    ["route attribute unknown", ["--route", "/a=200 colour=red"], {}, /unknown attribute 'colour': use body, body-file, type, header, delay/],
+    ["route status not registered", ["--route", "/a=299"], {}, /--route '\/a=299': status '299' must be a registered status code from 200 to 599/],
+    ["route attribute unknown", ["--route", "/a=200 colour=red"], {}, /unknown attribute 'colour': use body, body-file, type, header, status, delay, fault, size$/],
     ["route quote unterminated", ["--route", '/a body="open'], {}, /cannot read 'body="open': attributes are key=value or key="value with spaces"/],
     ["route body on a 204", ["--route", "/a=204 body=x"], {}, /status 204 responses carry no body/],
     ["route body on a 205", ["--route", "/a=205 body=x"], {}, /^ringside: error: --route '\/a=205 body=x': status 205 responses carry no body: drop body\/body-file$/],
@@ -72,9 +74,36 @@ describe("usage errors exit 2 with one line", () => {
     ["routes file missing", ["--routes", "/nonexistent/routes.json"], {}, /--routes '\/nonexistent\/routes.json' cannot be read as JSON \(ENOENT\)/],
     ["routes file not an array", ["--routes", "package.json"], {}, /--routes 'package.json' is not a JSON array of routes/],
     ["preset unknown", ["--preset", "nginx"], {}, /--preset must be one of none, default-backend, got 'nginx'/],
-    ["delay too long", ["--delay", "61m"], {}, /--delay must be a duration .*\(0ms to 3600000ms\), got '61m'/],
-    ["delay over an hour, in hours", ["--delay", "1.01h"], {}, /--delay must be a duration like 250ms, 5s, 1m or 1h \(0ms to 3600000ms\), got '1.01h'/],
-    ["route delay over an hour", ["--route", "/a delay=2h"], {}, /--route '\/a delay=2h': delay '2h' must be a duration like 250ms, 2s, 1m or 1h \(0 to 3600000 ms\)/],
+    ["delay too long", ["--delay", "61m"], {}, /^ringside: error: --delay '61m' must be a duration like 250ms, 5s, 1m or 1h \(1h at most\) or a list like 0,100ms@5%,1s@1%$/],
+    ["delay over an hour, in hours", ["--delay", "1.01h"], {}, /--delay '1.01h' must be a duration like 250ms, 5s, 1m or 1h \(1h at most\)/],
+    ["route delay over an hour", ["--route", "/a delay=2h"], {}, /--route '\/a delay=2h': delay '2h' must be a duration like 250ms, 5s, 1m or 1h \(1h at most\)/],
+    // The test target's syntax (outcomes.ts): weighted lists, sizes, the seed, control.
+    ["status weights over 100%", ["--status", "200,503@60%,429@50%"], {}, /^ringside: error: --status '200,503@60%,429@50%': the weights sum to 110%, over 100%$/],
+    ["two statuses without @", ["--status", "200,503"], {}, /^ringside: error: --status '200,503': more than one item without @ \(the rest of the time\): give one$/],
+    ["a weight without %", ["--status", "200,503@10"], {}, /^ringside: error: --status '200,503@10': '10' is not a percentage like 10% or 0\.5% \(0 to 100, up to 4 decimals\)$/],
+    ["a weight with 5 decimals", ["--fault", "reset@0.00001%"], {}, /--fault 'reset@0\.00001%': '0\.00001%' is not a percentage/],
+    ["an unknown weighted status", ["--status", "200,503@10%,299@5%"], {}, /^ringside: error: --status '200,503@10%,299@5%': '299' is not a registered status code from 200 to 599$/],
+    ["a status weighted twice", ["--status", "503@5%,503@5%"], {}, /--status '503@5%,503@5%': '503@5%' repeats a value given before it: give each once$/],
+    ["nine weighted statuses", ["--status", "500@1%,501@1%,502@1%,503@1%,504@1%,505@1%,506@1%,507@1%,508@1%"], {}, /: 9 weighted items, 8 at most$/],
+    ["a fault that is not one", ["--fault", "reset@1%,boom@1%"], {}, /^ringside: error: --fault 'reset@1%,boom@1%': 'boom' is not a fault \(reset, close or hang\)$/],
+    ["fault weights over 100%", ["--fault", "reset@50%,hang@50.5%"], {}, /--fault 'reset@50%,hang@50\.5%': the weights sum to 100\.5%, over 100%$/],
+    ["a weighted delay over an hour", ["--delay", "0,2h@1%"], {}, /^ringside: error: --delay '0,2h@1%': '2h' is not a duration like 250ms, 5s, 1m or 1h \(1h at most\)$/],
+    ["a size over 64 MiB", ["--size", "67108865"], {}, /^ringside: error: --size '67108865' must be N or N-M bytes \(N <= M, M from 1 to 67108864\)/],
+    ["a size range upside down", ["--size", "5-2"], {}, /--size '5-2' must be N or N-M bytes/],
+    ["size and body", ["--size", "10", "--body", "x"], {}, /^ringside: error: --size and --body conflict: give one of them$/],
+    ["size on a 204", ["--size", "10", "--status", "204"], {}, /^ringside: error: --status 204 responses carry no body: drop --size$/],
+    ["seed 0", ["--seed", "0"], {}, /^ringside: error: --seed must be a whole number from 1 to 9007199254740991, got '0'$/],
+    ["control not a mode", ["--control", "yes"], {}, /--control must be one of off, query, header, both, got 'yes'/],
+    ["max-delay over an hour", ["--control", "query", "--max-delay", "2h"], {}, /--max-delay must be a duration like 250ms, 5s, 1m or 1h \(0ms to 3600000ms\), got '2h'/],
+    ["max-size over 64 MiB", ["--control", "query", "--max-size", "67108865"], {}, /--max-size must be a whole number from 0 to 67108864, got '67108865'/],
+    ["max-delay without control", ["--max-delay", "5s"], {}, /^ringside: error: --max-delay bounds what --control lets a request ask for, and --control is off: drop --max-delay or give --control$/],
+    ["RINGSIDE_FAULT env", [], { RINGSIDE_FAULT: "close@200%" }, /^ringside: error: RINGSIDE_FAULT \(--fault\) 'close@200%': '200%' is not a percentage/],
+    ["route status twice", ["--route", "/a=200 status=503@1%"], {}, /^ringside: error: --route '\/a=200 status=503@1%': the status is given twice \(PATH=STATUS and status=\): give one$/],
+    ["route status weights over 100%", ["--route", "/a status=503@70%,500@40%"], {}, /^ringside: error: --route '\/a status=503@70%,500@40%': status '503@70%,500@40%': the weights sum to 110%, over 100%$/],
+    ["route size and body", ["--route", "/a size=10 body=x"], {}, /^ringside: error: --route '\/a size=10 body=x': size and body\/body-file conflict: give one of them$/],
+    ["route size over the limit", ["--route", "/a size=1-99999999"], {}, /--route '\/a size=1-99999999': size '1-99999999' must be N or N-M bytes/],
+    ["route fault unknown", ["--route", "/a fault=drop@5%"], {}, /--route '\/a fault=drop@5%': fault 'drop@5%': 'drop' is not a fault \(reset, close or hang\)$/],
+    ["routes file fault not a string", ["--routes", FAULT_FILE], {}, new RegExp(`^ringside: error: --routes '${quoted(FAULT_FILE)}': route 1: fault must be a string$`)],
   ];
   test.each(cases)("%s", async (_name, args, env, message) => {
     const r = await runCli(["--host", "127.0.0.1", ...args], env);
@@ -96,7 +125,7 @@ test("--help lists every flag and exits 0", async () => {
 test("--help says what --delay holds back: responses to complete requests, not error responses", async () => {
   const r = await runCli(["--help"]);
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-  expect(r.stdout).toContain("\n  --delay DURATION\n      hold every response to a complete request back this long (error responses go at once; ");
+  expect(r.stdout).toContain("\n  --delay DURATION|LIST\n      hold every response to a complete request back this long (error responses go at once; ");
 });
 
 test("--version prints the package version", async () => {

@@ -44,7 +44,7 @@ describe("the Bun.serve fallback", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^seccomp: +filtering /m);
     expect(r.stdout).toMatch(/^io_uring_setup: +fails: ENOSYS$/m);
-    expect(r.stdout).toMatch(/^recommended mode: +none: .*blocked by the seccomp profile.* allow it \(deploy\/seccomp\.json\) or pass --fallback$/m);
+    expect(r.stdout).toMatch(/^recommended mode: +none: io_uring_setup fails: ENOSYS: a seccomp profile blocks it .*; in a container run with deploy\/seccomp\.json .*, or pass --fallback$/m);
     expect(r.stdout).toMatch(/^configured mode: +batch, 2 rings \(auto: 2 CPUs, quota none; spin needs 3; 2 rings\): fails to start$/m);
   });
 

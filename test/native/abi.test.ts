@@ -4,10 +4,11 @@
 import { expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/config.ts";
 import { RingsideError } from "../../src/lib/errors.ts";
-import { abiDescription, encodeConfig, enumNames, type NativeFields } from "../../src/serve/native.ts";
+import { abiDescription, encodeConfig, enumNames, type NativeFields, type NativeStructs } from "../../src/serve/native.ts";
 import { OPTIONS, spec } from "../../src/config/flags.ts";
 import { nativeFields } from "../../src/serve/native-config.ts";
-import { RESPONSE_KINDS } from "../../src/serve/responses.ts";
+import { FAULTS, MAX_DELAY_MS, MAX_SIZE, MAX_WEIGHTS, PPM } from "../../src/config/outcomes.ts";
+import { RESPONSE_KINDS, STATUS_CODES } from "../../src/serve/responses.ts";
 
 const d = abiDescription();
 const base: NativeFields = nativeFields(await parseConfig([], {}));
@@ -87,10 +88,36 @@ test("routes are encoded by name as an array of struct rs_route; a route field l
   expect([view.getUint32(at("path_len"), true), view.getUint32(at("prefix"), true), view.getUint32(at("delay_ms"), true)]).toEqual([2, 0, 7]);
   expect([view.getUint32(d.route.size + at("path_len"), true), view.getUint32(d.route.size + at("prefix"), true)]).toEqual([3, 1]);
   const halfRoute = { ...defaults(), routes: 1, routes_ptr: { struct: "route" as const, items: [{ path_ptr: new Uint8Array([47]), path_len: 1 }] } };
-  expect(abiError(() => encodeConfig(halfRoute))).toMatch(/route field\(s\) prefix, delay_ms, response_ptr, response_len .* not set by src\//);
+  expect(abiError(() => encodeConfig(halfRoute))).toMatch(/route field\(s\) prefix, delay_ms, status, response_ptr, response_len, tail_ptr, .* not set by src\//);
 });
 
 test("the limits src/ checks are the library's", () => {
   expect(spec("route").max).toBe(d.constants.RS_MAX_ROUTES!);
-  expect(spec("delay").max).toBe(d.constants.RS_MAX_DELAY_MS!);
+  expect(MAX_DELAY_MS).toBe(d.constants.RS_MAX_DELAY_MS!);
+  expect(spec("max-delay").max).toBe(d.constants.RS_MAX_DELAY_MS!);
+  expect([PPM, MAX_WEIGHTS, MAX_SIZE]).toEqual([d.constants.RS_PPM!, d.constants.RS_MAX_WEIGHTS!, d.constants.RS_MAX_SIZE!]);
+  expect(spec("max-size").max).toBe(d.constants.RS_MAX_SIZE!);
+  expect(enumNames(d, "fault")).toEqual([...FAULTS]);
+  expect(spec("control").choices).toEqual(enumNames(d, "control"));
+  expect(STATUS_CODES.length).toBeLessThanOrEqual(d.constants.RS_MAX_STATUSES!);
+});
+
+test("a response's weights are encoded as parts per million, its size and body_reason by name", async () => {
+  const fields = await native(["--status", "200,503@10%,429@0.5%", "--delay", "5ms,1s@1%", "--fault", "reset@1%,hang@0.0001%", "--seed", "77",
+    "--route", "/a=201 size=10-20 fault=close@50%", "--route", "/b body=x status=202,500@1%"]);
+  const view = new DataView(encodeConfig(fields).buffer);
+  const at = (name: string): number => d.config.fields.find((f) => f.name === name)!.offset;
+  const u32s = (name: string, n: number): number[] => Array.from({ length: n }, (_, i) => view.getUint32(at(name) + 4 * i, true));
+  expect(u32s("status_codes", 3)).toEqual([503, 429, 0]);
+  expect(u32s("status_ppm", 3)).toEqual([100_000, 5_000, 0]);
+  expect([view.getUint32(at("delay_ms"), true), ...u32s("delays_ms", 2), ...u32s("delays_ppm", 2)]).toEqual([5, 1000, 0, 10_000, 0]);
+  expect(u32s("fault_ppm", 3)).toEqual([10_000, 0, 1]);
+  expect(view.getBigUint64(at("seed"), true)).toBe(77n);
+  expect(view.getUint32(at("body_reason"), true)).toBe(0);
+  const routes = (fields.routes_ptr as NativeStructs).items;
+  expect(routes.map((r) => [r.status, r.size_min, r.size_max, r.body_reason, r.delay_ms, r.fault_ppm])).toEqual([
+    [201, 10, 20, 1, 5, { reset: 0, close: 500_000, hang: 0 }],
+    [202, 0, 0, 0, 5, { reset: 0, close: 0, hang: 0 }],
+  ]);
+  expect(routes[1]!.status_ppm).toEqual({ list: [10_000], pad: 0 });
 });

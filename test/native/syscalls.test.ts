@@ -33,7 +33,7 @@ async function serve(url: string, admin: string): Promise<void> {
 }
 
 /** Attaches strace -c to every ring thread while wrk serves at least REQUESTS. */
-async function syscallsDuring(args: string[], rings = 1): Promise<StraceTable & { requests: number; perRing: number[] }> {
+async function syscallsDuring(args: string[], rings = 1): Promise<StraceTable & { requests: number; perRing: number[]; counters: Record<string, number>; features: string }> {
   await using s = await startServer([...args, "--rings", String(rings), "--admin-port", "0"]);
   const perRing: number[] = [];
   const ringThreads = await waitFor(`${rings} ring threads`, () => {
@@ -56,9 +56,9 @@ async function syscallsDuring(args: string[], rings = 1): Promise<StraceTable & 
   const c = summaryCounters(stopped.stdout);
   expect(c.requests).toBeGreaterThanOrEqual(REQUESTS);
   // wrk closes its connections when it stops: a response still held back by
-  // a delay then is cut, not sent.
-  expect(c.requests).toBe(c.responses! + c.delayed_cut!);
-  return { ...parseStrace(await Bun.file(out).text()), requests: c.requests!, perRing };
+  // a delay then is cut, not sent; a fault is instead of a response.
+  expect(c.requests).toBe(c.responses! + c.delayed_cut! + c.faults_reset! + c.faults_close! + c.faults_hang!);
+  return { ...parseStrace(await Bun.file(out).text()), requests: c.requests!, perRing, counters: c, features: s.startup.fields.features ?? "" };
 }
 
 const names = (t: StraceTable): string[] => t.byName.map((x) => x.name).sort();
@@ -93,6 +93,17 @@ test("spin mode with 16 routes and a delay: still no system call on the ring thr
   const routes = Array.from({ length: 15 }, (_, i) => ["--route", `/r${i}/*=200 body=r${i}`]).flat();
   const r = await syscallsDuring(["--mode", "spin", "--spin-budget", "forever", "--sq-idle", "60s", ...routes, "--route", "/=200 body=root delay=2ms"]);
   console.log(`spin with 16 routes and delay=2ms: ${r.total} syscalls on ringside-ring for ${r.requests} requests`);
+  expect({ total: r.total, byName: r.byName }).toEqual({ total: 0, byName: [] });
+}, 120_000);
+
+test("spin mode with a weighted mix (statuses, delays, generated sizes, resets, closes, hangs): still no system call on the ring thread", async () => {
+  // Replies put together at send time, delays on io_uring timeouts, and the
+  // faults: a reset's SO_LINGER goes through the ring as a socket command.
+  const mix = ["--status", "200,503@30%,429@5%", "--delay", "0,1ms@10%", "--size", "10-2000", "--fault", "reset@2%,close@2%,hang@1%", "--header-timeout", "1s"];
+  const r = await syscallsDuring(["--mode", "spin", "--spin-budget", "forever", "--sq-idle", "60s", ...mix]);
+  console.log(`spin with a weighted mix: ${r.total} syscalls on ringside-ring for ${r.requests} requests: ${JSON.stringify(r.counters)}`);
+  expect(r.features.split(",")).toContain("sock_cmd");
+  expect(r.counters.faults_reset! * r.counters.faults_close! * r.counters.faults_hang! * r.counters.delayed!).toBeGreaterThan(0);
   expect({ total: r.total, byName: r.byName }).toEqual({ total: 0, byName: [] });
 }, 120_000);
 

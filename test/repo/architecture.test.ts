@@ -5,8 +5,8 @@ import { expect, test } from "bun:test";
 import { basename, join } from "node:path";
 import { readRepo, ROOT } from "../lib/helpers.ts";
 
-/** Not code: build output, committed benchmark results, the fuzzer's seed corpus. */
-const NOT_DRAWN = [/^native\/build\//, /^bench\/results\//, /^native\/test\/corpus\//];
+/** Not code: build output, prebuilt libraries, committed benchmark results, the fuzzer's seed corpus. */
+const NOT_DRAWN = [/^native\/build\//, /^native\/prebuilt\//, /^bench\/results\//, /^native\/test\/corpus\//];
 
 function filesOnDisk(folder: string): string[] {
   return [...new Bun.Glob("**/*").scanSync({ cwd: join(ROOT, folder) })].map((f) => `${folder}/${f}`).filter((f) => !NOT_DRAWN.some((re) => re.test(f))).sort();

@@ -2,8 +2,8 @@
 // What `bun run serve` and the package's bin run: the CLI (cli.ts) as one
 // prebuilt file, dist/ringside.js, when that is newer than every file of
 // src/ and package.json: one module to load instead of some thirty TypeScript
-// files to transpile (median cold start to the first 200 on a 2-vCPU VM: 67 ms
-// instead of 72, this check included; `bun dist/ringside.js` alone: 64). When
+// files to transpile (median cold start to the first 200 on a 2-vCPU VM: 69 ms
+// instead of 77, this check included; `bun dist/ringside.js` alone: 63). When
 // src/ changed it builds that file again first (a child `bun build`, so that the
 // bundler's memory never becomes the server's), as native/ is rebuilt when
 // stale; where it cannot (a read-only install) it runs src/cli.ts as it is.

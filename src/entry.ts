@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// What `bun run serve` and the package's bin run: the CLI (cli.ts) as one
+// What `bun run serve` runs: the CLI (cli.ts) as one
 // prebuilt file, dist/ringside.js, when that is newer than every file of
 // src/ and package.json: one module to load instead of some thirty TypeScript
 // files to transpile (median cold start to the first 200 on a 2-vCPU VM: 69 ms

@@ -18,6 +18,18 @@ const LONG_DRAIN = ["--drain-timeout", "60s", "--idle-timeout", "60s", "--header
 /** Well under the drain timeout: the server must be gone by then. */
 const EXIT_DEADLINE_MS = 10_000;
 
+/** An 8 MiB body file: more than a client that does not read takes at once. */
+async function withBigBody(fn: (file: string, size: number) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "ringside-drain-"));
+  try {
+    const size = 8 << 20;
+    writeFileSync(join(dir, "big.bin"), Buffer.alloc(size, "x"));
+    await fn(join(dir, "big.bin"), size);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function start(mode: string, extra: string[] = []): Promise<Running> {
   return startServer(["--mode", mode, "--keep-alive", "--stats-interval", "50ms", "--admin-port", "0", ...LONG_DRAIN, ...extra]);
 }
@@ -67,11 +79,8 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
   });
 
   test("a large response in progress at the signal is finished, then the idle connection closes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ringside-drain-"));
-    try {
-      const size = 8 << 20;
-      writeFileSync(join(dir, "big.bin"), Buffer.alloc(size, "x"));
-      await using s = await start(mode, ["--body-file", join(dir, "big.bin")]);
+    await withBigBody(async (file, size) => {
+      await using s = await start(mode, ["--body-file", file]);
       using conn = await RawConn.open(s.port);
       conn.sock.pause(); // the response cannot all be sent until we read
       conn.write(GET11);
@@ -83,9 +92,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
       expect(conn.text.slice(0, head.length)).toBe(head);
       expect(conn.length).toBe(head.length + size);
       expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 1, responses: 1 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("a delayed response queued before the signal is the last: Connection: close, the request pipelined behind it unanswered, a clean EOF", async () => {
@@ -101,11 +108,8 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
   });
 
   test("a response being written at the signal is finished as it began; the request held behind it is answered last, with Connection: close", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ringside-drain-"));
-    try {
-      const size = 8 << 20;
-      writeFileSync(join(dir, "big.bin"), Buffer.alloc(size, "x"));
-      await using s = await start(mode, ["--body-file", join(dir, "big.bin")]);
+    await withBigBody(async (file, size) => {
+      await using s = await start(mode, ["--body-file", file]);
       using conn = await RawConn.open(s.port);
       conn.sock.pause();
       conn.write(GET11);
@@ -120,9 +124,7 @@ describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
       expect(conn.text.slice(keep.length + size, keep.length + size + last.length)).toBe(last);
       expect(conn.length).toBe(keep.length + last.length + 2 * size);
       expect(await exitsSoon(stopped)).toMatchObject({ active: 0, requests: 2, responses: 2 });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test("an idle keep-alive connection is closed at the signal, with no bytes", async () => {

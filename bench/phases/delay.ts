@@ -49,7 +49,7 @@ function section({ plan, result: p }: Done<SweepPlan, SweepResult>): string[] {
   return [
     title,
     "",
-    `ringside batch (1 ring) on CPU 1, wrk on CPU 0, keep-alive: each of the ${plan.connections} connections has one request outstanding, held back by an io_uring timeout linked to its send. ` +
+    `ringside batch (1 ring) on CPU 1, wrk on CPU 0, keep-alive: each of the ${plan.connections} connections has one request outstanding, held back by an io_uring timeout (the DELAYING state's clock), the send issued when it fires. ` +
       `"added" is wrk's percentile minus the delay asked for: the timer's lateness plus the response's own latency (the "none" row). ${briefSizesLine(plan)}`,
     "",
     table(["delay asked", "req/s", "p50", "p99", "added at p50", "added at p99"], rows),

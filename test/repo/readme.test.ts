@@ -17,7 +17,7 @@ test("README names the two commands and the prerequisites CI installs", async ()
   const readme = await Bun.file(README).text();
   const install = await Bun.file(`${import.meta.dir}/../../scripts/install-prerequisites.sh`).text();
   expect(readme).toContain("    bun run serve\n    bun test\n");
-  for (const pkg of ["SERVE", "TEST", "CONTAINER"].flatMap((v) => new RegExp(`${v}="([^"]+)"`).exec(install)![1]!.split(" "))) {
+  for (const pkg of ["SERVE", "TEST", "CONTAINER", "ARM64"].flatMap((v) => new RegExp(`${v}="([^"]+)"`).exec(install)![1]!.split(" "))) {
     if (pkg !== "util-linux") expect(readme).toContain(pkg);
   }
 });

@@ -4,11 +4,10 @@
 // canned bytes; each held to half a CPU so that req/s is the server's cost.
 import { BATCH_1, CANNED_ROUTE, type ConnMode } from "../lib/config.ts";
 import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
-import { connsOf, cpuPerReq, figure, has } from "../lib/rows.ts";
-import { fmtSpread } from "../lib/stats.ts";
+import { connsOf, has } from "../lib/rows.ts";
 import { skipped, sweep, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
-import { table, targetLines } from "../report/md.ts";
-import { briefSizesLine, reqRatioTarget } from "../report/rows.ts";
+import { targetLines } from "../report/md.ts";
+import { briefSizesLine, quotaTable, reqRatioTarget } from "../report/rows.ts";
 import type { Done, Phase, Target } from "./phase.ts";
 
 const misses = Array.from({ length: 15 }, (_, i) => ["--route", `/miss-${i}/*=200 ${CANNED_ROUTE}`]).flat();
@@ -39,16 +38,13 @@ export function routesTargets(p: SweepResult): Target[] {
 function section({ plan, result: p }: Done<SweepPlan, SweepResult>): string[] {
   const title = "## Routes: what matching costs (issue 13)";
   if (p.skipped) return [title, "", `Skipped: ${p.skipped}.`, ""];
-  const rows = connsOf(p).flatMap((conn) =>
-    p.rows.map((row) => [conn, row.label, fmtSpread(figure(p, row.key, conn, (x) => x.rps)), fmtSpread(figure(p, row.key, conn, (x) => cpuPerReq(x) * 1e6), " µs"), fmtSpread(figure(p, row.key, conn, (x) => x.clientCores))]),
-  );
   return [
     title,
     "",
     `ringside batch (1 ring) answering the canned bytes with no route, with one route (\`/\`), and with 16 (15 prefix routes that do not match, then \`/\`: every request is compared with all 16); ` +
       `each in a ${QUOTA_CPUS}-CPU cgroup quota on CPU 1, wrk on CPU 0, so req/s is what the server does with the CPU it has. ${briefSizesLine(plan)}`,
     "",
-    table(["connection mode", "server", "req/s", "server CPU per request", "wrk cores"], rows),
+    quotaTable(p),
     "",
     ...targetLines(routesTargets(p)),
     "",

@@ -8,11 +8,10 @@
 // header tail, length, body in one sendmsg) instead of the prebuilt bytes.
 import { BATCH_1, CANNED_ROUTE, type ConnMode } from "../lib/config.ts";
 import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
-import { connsOf, cpuPerReq, figure, has } from "../lib/rows.ts";
-import { fmtSpread } from "../lib/stats.ts";
+import { connsOf, has } from "../lib/rows.ts";
 import { skipped, sweep, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
-import { table, targetLines } from "../report/md.ts";
-import { briefSizesLine, reqRatioTarget } from "../report/rows.ts";
+import { targetLines } from "../report/md.ts";
+import { briefSizesLine, quotaTable, reqRatioTarget } from "../report/rows.ts";
 import type { Done, Phase, Target } from "./phase.ts";
 
 /** What each weighted route adds to its static twin. */
@@ -44,9 +43,6 @@ export function weightsTargets(p: SweepResult): Target[] {
 function section({ plan, result: p }: Done<SweepPlan, SweepResult>): string[] {
   const title = "## Weights: what the weighted path costs (issue 19)";
   if (p.skipped) return [title, "", `Skipped: ${p.skipped}.`, ""];
-  const rows = connsOf(p).flatMap((conn) =>
-    p.rows.map((row) => [conn, row.label, fmtSpread(figure(p, row.key, conn, (x) => x.rps)), fmtSpread(figure(p, row.key, conn, (x) => cpuPerReq(x) * 1e6), " µs"), fmtSpread(figure(p, row.key, conn, (x) => x.clientCores))]),
-  );
   return [
     title,
     "",
@@ -54,7 +50,7 @@ function section({ plan, result: p }: Done<SweepPlan, SweepResult>): string[] {
       `every request takes the status and delay draws and half the replies are put together when sent; a weight of 0% is not drawn. ` +
       `Each in a ${QUOTA_CPUS}-CPU cgroup quota on CPU 1, wrk on CPU 0. ${briefSizesLine(plan)}`,
     "",
-    table(["connection mode", "server", "req/s", "server CPU per request", "wrk cores"], rows),
+    quotaTable(p),
     "",
     ...targetLines(weightsTargets(p)),
     "",

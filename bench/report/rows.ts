@@ -5,7 +5,7 @@ import { cpuPerReq, connsOf, figure, ratio } from "../lib/rows.ts";
 import { fmt, fmtSpread, spread } from "../lib/stats.ts";
 import type { RowRun, SweepPlan, SweepResult } from "../lib/sweep.ts";
 import type { Target } from "../phases/phase.ts";
-import { plural } from "./md.ts";
+import { plural, table } from "./md.ts";
 
 export const usPerReq = (r: RowRun): number => cpuPerReq(r) * 1e6;
 export const serverCores = (r: RowRun): number => r.serverCpuS / r.seconds;
@@ -20,6 +20,14 @@ export function cell<R extends RowRun>(p: SweepResult<R>, key: string, conn: Con
 export function otherWork(p: SweepResult, key: string, conn: ConnMode): string {
   const s = figure(p, key, conn, (r) => r.foreignCores + r.stealCores);
   return s.max >= 0.05 ? fmtSpread(s) : "0";
+}
+
+/** A quota sweep's rows (routes, weights): each server's req/s, CPU per request and wrk cores, by connection mode. */
+export function quotaTable(p: SweepResult): string {
+  const rows = connsOf(p).flatMap((conn) =>
+    p.rows.map((row) => [conn, row.label, cell(p, row.key, conn, (x) => x.rps), cell(p, row.key, conn, usPerReq, " µs"), cell(p, row.key, conn, (x) => x.clientCores)]),
+  );
+  return table(["connection mode", "server", "req/s", "server CPU per request", "wrk cores"], rows);
 }
 
 export function sizesLine(s: SweepPlan | undefined): string {

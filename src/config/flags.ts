@@ -4,7 +4,7 @@
 // native/ringside.h an option fills; serve/native-config.ts) are made from
 // it. The table is `as const`, so that each flag's parsed value has a type of
 // its own (FlagValues).
-import type { FaultWeights, SizeRange, WeightedList } from "./outcomes.ts";
+import { MAX_DELAY_MS, MAX_SIZE, type FaultWeights, type SizeRange, type WeightedList } from "./outcomes.ts";
 
 /** The default response's body, from the original no-syscall server. */
 export const DEFAULT_BODY = "Have a nice day!\n";
@@ -54,8 +54,8 @@ const TABLE = [
   { flag: "size", kind: "size", env: "RINGSIDE_SIZE", arg: "N|N-M", help: "the default response's body generated, N bytes or drawn per request from N to M (64 MiB at most), instead of --body" },
   { flag: "seed", kind: "int", env: "RINGSIDE_SEED", min: 1, max: Number.MAX_SAFE_INTEGER, arg: "N", help: "seed of the draws (weights, sizes): with one ring and the same requests in the same order, the same seed draws the same outcomes (default: random, printed in the startup line)" },
   { flag: "control", kind: "choice", env: "RINGSIDE_CONTROL", native: "control", def: "off", choices: ["off", "query", "header", "both"], help: "let each request choose its outcome, by query (?status=503:10,429:5 ?delay=250ms ?size=1024 ?fault=reset:1) or header (X-Ringside-Status ...), bounded by --max-delay and --max-size; a value that cannot be read gets a 400. off: no client can steer a response" },
-  { flag: "max-delay", kind: "duration", env: "RINGSIDE_MAX_DELAY", native: "max_delay_ms", def: "10s", unit: "ms", min: 0, max: 3_600_000, help: "--control: the longest delay a request may ask for (over it: 400)" },
-  { flag: "max-size", kind: "int", env: "RINGSIDE_MAX_SIZE", native: "max_size", def: "1048576", min: 0, max: 64 << 20, help: "--control: the largest body a request may ask for, in bytes (over it: 400)" },
+  { flag: "max-delay", kind: "duration", env: "RINGSIDE_MAX_DELAY", native: "max_delay_ms", def: "10s", unit: "ms", min: 0, max: MAX_DELAY_MS, help: "--control: the longest delay a request may ask for (over it: 400)" },
+  { flag: "max-size", kind: "int", env: "RINGSIDE_MAX_SIZE", native: "max_size", def: "1048576", min: 0, max: MAX_SIZE, help: "--control: the largest body a request may ask for, in bytes (over it: 400)" },
   { flag: "header", kind: "list", env: "RINGSIDE_HEADERS", arg: "'NAME: VALUE'", help: "extra response header on every response (routes' too), repeatable (env: newline-separated)" },
   { flag: "entries", kind: "int", env: "RINGSIDE_ENTRIES", native: "entries", def: "1024", min: 8, max: 32768, help: "submission queue entries" },
   { flag: "sq-cpu", kind: "cpus", env: "RINGSIDE_SQ_CPU", native: "sq_cpus", nativeUnset: "RS_NO_CPU", min: 0, max: 4095, arg: "LIST", help: "pin ring K's SQPOLL kernel thread to the K-th CPU of LIST (1,2,3 or 1-3; default: unpinned)" },

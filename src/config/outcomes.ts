@@ -58,9 +58,33 @@ export interface Outcome {
   readonly bodyReason: boolean;
 }
 
+/** What one request's outcome is drawn from: a response's weights, or what
+ * the request asked for instead (serve/control.ts). Lists hold only what is drawn:
+ * a config's weights of 0 are left out (as the library leaves them), a
+ * request's are not (it parses them as given). */
+export interface DrawFrom {
+  statuses: readonly Weighted[];
+  delays: readonly Weighted[];
+  /** value: the fault's index in FAULTS. */
+  faults: readonly Weighted[];
+  size?: SizeRange;
+}
+
+/** A response's own weights, as the library keeps them. */
+export function drawFrom(o: Outcome): DrawFrom {
+  return {
+    statuses: o.statuses.filter((w) => w.ppm > 0),
+    delays: o.delays.filter((w) => w.ppm > 0),
+    faults: FAULTS.flatMap((f, i) => (o.faults[f] > 0 ? [{ value: i, ppm: o.faults[f] }] : [])),
+    ...(o.size ? { size: o.size } : {}),
+  };
+}
+
 /** Whether anything is drawn per request (else every reply is the prebuilt one). */
-export const drawsAnything = (o: Outcome): boolean =>
-  o.size !== undefined || [...o.statuses, ...o.delays].some((w) => w.ppm > 0) || FAULTS.some((f) => o.faults[f] > 0);
+export function drawsAnything(o: Outcome): boolean {
+  const f = drawFrom(o);
+  return f.size !== undefined || f.statuses.length + f.delays.length + f.faults.length > 0;
+}
 
 /** "10%" as parts per million; "0.0001%" is 1. */
 const percentText = (ppm: number): string => `${ppm / 10_000}%`;

@@ -5,8 +5,7 @@
 // item without one is 100%), 250ms or 10ms:50 (ms, s or m; bare: ms), 1024
 // or 100-2000, reset or reset:1,hang:2. A value that cannot be read, or asks
 // past --max-delay or --max-size, is a 400 that names the control.
-import { FAULTS, MAX_WEIGHTS, PPM, type Weighted } from "../config/outcomes.ts";
-import type { DrawFrom } from "./draw.ts";
+import { FAULTS, MAX_WEIGHTS, PPM, type DrawFrom, type Weighted } from "../config/outcomes.ts";
 import { STATUS_CODES } from "./responses.ts";
 
 export const CONTROL_KEYS = ["status", "delay", "size", "fault"] as const;

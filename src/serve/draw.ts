@@ -4,7 +4,7 @@
 // and only where there is something to draw from: a fault, a status, a delay,
 // a size. So with the same seed and the same requests in the same order the
 // fallback draws what one native ring draws.
-import { FAULTS, type Fault, type Outcome, type SizeRange, type Weighted } from "../config/outcomes.ts";
+import { FAULTS, type DrawFrom, type Fault, type SizeRange, type Weighted } from "../config/outcomes.ts";
 
 const MASK = (1n << 64n) - 1n;
 const PPM = 1_000_000n;
@@ -36,18 +36,6 @@ export class Rng {
   }
 }
 
-/** What one request's outcome is drawn from: a response's weights, or what
- * the request asked for instead (control.ts). Lists hold only what is drawn:
- * a config's weights of 0 are left out (as the library leaves them), a
- * request's are not (it parses them as given). */
-export interface DrawFrom {
-  statuses: readonly Weighted[];
-  delays: readonly Weighted[];
-  /** value: the fault's index in FAULTS. */
-  faults: readonly Weighted[];
-  size?: SizeRange;
-}
-
 /** What was drawn for one request. */
 export interface Drawn {
   fault?: Fault;
@@ -55,16 +43,6 @@ export interface Drawn {
   delayMs: number;
   /** A generated body of this many bytes, else the response's own body. */
   size?: number;
-}
-
-/** A response's own weights, as the library keeps them. */
-export function drawFrom(o: Outcome): DrawFrom {
-  return {
-    statuses: o.statuses.filter((w) => w.ppm > 0),
-    delays: o.delays.filter((w) => w.ppm > 0),
-    faults: FAULTS.flatMap((f, i) => (o.faults[f] > 0 ? [{ value: i, ppm: o.faults[f] }] : [])),
-    ...(o.size ? { size: o.size } : {}),
-  };
 }
 
 /** A value of w, or `otherwise` for the rest. */

@@ -8,13 +8,13 @@
 // docs/http.md.
 import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
-import { FAULTS, drawsAnything, type Outcome } from "../config/outcomes.ts";
+import { drawFrom, FAULTS, type DrawFrom, type Outcome } from "../config/outcomes.ts";
 import { REASONS } from "../config/reasons.ts";
 import { sendsLength, type ResponseSpec } from "../config/response.ts";
 import { addrInUse, RingsideError } from "../lib/errors.ts";
 import type { Backend } from "./backend.ts";
 import { CONTROL_ERRORS, readControls, type ControlLimits } from "./control.ts";
-import { draw, drawFrom, Rng, type DrawFrom, type Drawn } from "./draw.ts";
+import { draw, Rng, type Drawn } from "./draw.ts";
 import { matchRoute, rawPath } from "./match.ts";
 import { abiDescription, enumNames, type Counters } from "./native.ts";
 import { buildResponses, buildTails, generatedBytes, STATUS_CODES } from "./responses.ts";
@@ -24,7 +24,6 @@ interface Answer {
   response: ResponseSpec;
   outcome: Outcome;
   from: DrawFrom;
-  drawn: boolean;
   headers: Array<[string, string]>;
   /** The prebuilt reply's length and the header tail's, for bytes_sent. */
   wireBytes: number;
@@ -38,7 +37,6 @@ function answerOf(keepAlive: boolean, response: ResponseSpec, outcome: Outcome):
     response,
     outcome,
     from: drawFrom(outcome),
-    drawn: drawsAnything(outcome),
     wireBytes: buildResponses(response)[kind].length,
     tailBytes: buildTails(response)[kind].length,
     headers: [
@@ -116,7 +114,8 @@ export class FallbackServer implements Backend {
           const from = limits.mode === "off" ? a.from : readControls(req, a.from, limits);
           if ("error" in from) return self!.controlError(from.error);
           const own: Drawn = { status: a.response.status, delayMs: a.outcome.delayMs };
-          const d = a.drawn || limits.mode !== "off" ? draw(from, own, rng) : own;
+          // Nothing to draw from leaves own as it is (draw skips every empty list).
+          const d = draw(from, own, rng);
           self!.count(route, d);
           if (d.fault === "reset") return self!.reset();
           if (!d.fault) return self!.answer(req, a, d, generated);

@@ -4,7 +4,7 @@
 // process CPU and RSS. Read from the counters in shared memory: no FFI call.
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config/config.ts";
-import { FAULTS, type Fault, type Outcome } from "../config/outcomes.ts";
+import { drawFrom, FAULTS, type Fault, type Outcome } from "../config/outcomes.ts";
 import { DEFAULT_ROUTE_LABEL, routeLabel } from "../config/routes.ts";
 import type { Backend } from "./backend.ts";
 import { abiDescription, enumNames } from "./native.ts";
@@ -49,11 +49,10 @@ export interface AdminView {
 
 /** The default response's view, then each route's. */
 export function routeViews(cfg: Config): RouteView[] {
-  const view = (label: string, status: number, o: Outcome): RouteView => ({
-    label,
-    statuses: [status, ...o.statuses.filter((w) => w.ppm > 0).map((w) => w.value)],
-    faults: FAULTS.filter((f) => o.faults[f] > 0),
-  });
+  const view = (label: string, status: number, o: Outcome): RouteView => {
+    const from = drawFrom(o);
+    return { label, statuses: [status, ...from.statuses.map((w) => w.value)], faults: from.faults.map((w) => FAULTS[w.value]!) };
+  };
   return [view(DEFAULT_ROUTE_LABEL, cfg.response.status, cfg.outcome), ...cfg.routes.map((r) => view(routeLabel(r), r.response.status, r.outcome))];
 }
 

@@ -45,6 +45,7 @@ function outcomeFields(response: ResponseSpec, outcome: Outcome): NativeFields {
   const delays = weights(outcome.delays);
   return {
     status: response.status,
+    delay_ms: outcome.delayMs,
     response_ptr: variants,
     response_len: lengths(variants),
     tail_ptr: tails,
@@ -64,7 +65,7 @@ function outcomeFields(response: ResponseSpec, outcome: Outcome): NativeFields {
 
 function routeFields(route: Route): NativeFields {
   const path = new TextEncoder().encode(route.path);
-  return { path_ptr: path, path_len: path.length, prefix: route.prefix ? 1 : 0, delay_ms: route.outcome.delayMs, ...outcomeFields(route.response, route.outcome) };
+  return { path_ptr: path, path_len: path.length, prefix: route.prefix ? 1 : 0, ...outcomeFields(route.response, route.outcome) };
 }
 
 export function nativeFields(cfg: Config): NativeFields {
@@ -73,5 +74,5 @@ export function nativeFields(cfg: Config): NativeFields {
   out.routes = cfg.routes.length;
   out.routes_ptr = cfg.routes.length ? { struct: "route", items: cfg.routes.map(routeFields) } : 0;
   const statuses = statusesTable();
-  return { ...out, delay_ms: cfg.outcome.delayMs, seed: cfg.seed, statuses_ptr: statuses, statuses_len: statuses.length, ...outcomeFields(cfg.response, cfg.outcome) };
+  return { ...out, seed: cfg.seed, statuses_ptr: statuses, statuses_len: statuses.length, ...outcomeFields(cfg.response, cfg.outcome) };
 }

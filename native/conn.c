@@ -42,7 +42,9 @@ const char *conn_state_name(enum conn_state s)
 	return s < CONN_STATES ? state_names[s] : "?";
 }
 
-uint64_t conn_bound_ms(const struct conn_http *h, enum conn_state s, const struct conn_bounds *b)
+/* How long a state lasts at most once entered now (the DELAYING bound is
+ * the queued replies' delay); UINT64_MAX for a state without a clock. */
+static uint64_t conn_bound_ms(const struct conn_http *h, enum conn_state s, const struct conn_bounds *b)
 {
 	switch (s) {
 	case CONN_READING:
@@ -429,11 +431,6 @@ void conn_on_closed(struct conn_http *h, const struct conn_env *env)
 {
 	release(h, env);
 	enter(h, env, CONN_FREE);
-}
-
-bool conn_is_idle(const struct conn_http *h)
-{
-	return h->state == CONN_IDLE;
 }
 
 bool conn_done_after_send(const struct conn_http *h)

@@ -183,14 +183,9 @@ enum conn_io conn_on_drain_over(struct conn_http *h, const struct conn_env *env,
 /* Its close is queued (or was linked behind the send) and nothing of it is
  * in flight: the slot is free. */
 void conn_on_closed(struct conn_http *h, const struct conn_env *env);
-/* Keep-alive and between requests: the connection owes and is owed nothing. */
-bool conn_is_idle(const struct conn_http *h);
 /* After the replies now queued nothing remains to read or send, so a close
  * may be linked right behind the send. */
 bool conn_done_after_send(const struct conn_http *h);
-/* How long a state lasts at most once entered now (the DELAYING bound is
- * the queued replies' delay); UINT64_MAX for a state without a clock. */
-uint64_t conn_bound_ms(const struct conn_http *h, enum conn_state s, const struct conn_bounds *b);
 bool conn_transition_allowed(enum conn_state from, enum conn_state to);
 const char *conn_state_name(enum conn_state s);
 

@@ -39,6 +39,13 @@ static bool is_open(const struct conn *c)
 }
 
 /* New input in buffer bid: taken now, or held behind what already waits. */
+/* A completion that carries a provided buffer nobody will read gives it back. */
+static void give_back_any(struct ring *r, const struct io_uring_cqe *cqe)
+{
+	if (cqe->flags & IORING_CQE_F_BUFFER)
+		buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+}
+
 static void deliver(struct ring *r, struct conn *c, uint16_t bid, uint32_t len)
 {
 	uint32_t taken;
@@ -126,8 +133,7 @@ static void handle_recv(struct ring *r, struct conn *c, const struct io_uring_cq
 			ensure_recv(r, c); /* a single-shot, or a multishot that ended */
 		return;
 	}
-	if (buffer)
-		buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+	give_back_any(r, cqe);
 	if (res == -ENOBUFS) {
 		starve(r, c);
 	} else if (res == -EINVAL && c->multishot && !r->ctr.requests) {
@@ -341,8 +347,7 @@ void io_complete(struct ring *r, const struct io_uring_cqe *cqe)
 	struct conn *c = conn_of(r, cqe->user_data);
 
 	if (!c) {
-		if (cqe->flags & IORING_CQE_F_BUFFER)
-			buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+		give_back_any(r, cqe);
 		return;
 	}
 	if (t == OP_CLOSE) {
@@ -357,8 +362,7 @@ void io_complete(struct ring *r, const struct io_uring_cqe *cqe)
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		c->ops &= (uint16_t)~OPB(t);
 	if (c->http.state == CONN_CLOSING) {
-		if (cqe->flags & IORING_CQE_F_BUFFER)
-			buf_give_back(r, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+		give_back_any(r, cqe);
 		if (!c->ops)
 			submit_close(r, c);
 		return;
@@ -378,14 +382,12 @@ void io_sweep(struct ring *r, bool drain_over)
 
 	for (uint32_t i = 0; i < r->nconns; i++) {
 		struct conn *c = &r->conns[i];
+
+		if (!is_open(c) || !(drain_over || conn_deadline_passed(&c->http, r->now_ms)))
+			continue;
 		struct conn_tally t = { 0 };
 
-		if (!is_open(c))
-			continue;
-		if (drain_over)
-			apply(r, c, conn_on_drain_over(&c->http, &env, &t), &t);
-		else if (conn_deadline_passed(&c->http, r->now_ms))
-			apply(r, c, conn_on_deadline(&c->http, &env, &t), &t);
+		apply(r, c, drain_over ? conn_on_drain_over(&c->http, &env, &t) : conn_on_deadline(&c->http, &env, &t), &t);
 	}
 }
 

@@ -93,7 +93,6 @@ static void park(struct ring *r)
 		ts = (struct __kernel_timespec){ .tv_nsec = RS_BATCH_WAIT_US * 1000L };
 	}
 	CTR_ADD(r, parks, 1);
-	r->parked = true; /* the clock has moved on while we slept */
 	io_uring_submit_and_wait_timeout(&r->uring, &cqe, want, &ts, NULL);
 	/* Before the completions of the wait are handled: a clock that starts
 	 * (a connection accepted, a delay armed) must start from now, not from
@@ -140,9 +139,8 @@ static void run(struct ring *r)
 		/* A spinning ring reads the clock when it handled something, and
 		 * every 64th empty spin (timers are 100 ms coarse, the spin budget
 		 * is milliseconds): not on every turn of the loop. */
-		if (n || r->srv->cfg.mode != RS_MODE_SPIN || r->parked || !(++r->idle_spins & 63))
+		if (n || r->srv->cfg.mode != RS_MODE_SPIN || !(++r->idle_spins & 63))
 			r->now_ms = now_ms();
-		r->parked = false;
 		CTR_ADD(r, loops, 1);
 		if (n)
 			r->last_activity_ms = r->now_ms;

@@ -8,11 +8,6 @@
 #include "bufs.h"
 #include "sq.h"
 
-/* liburing 2.3 predates the socket commands (kernel 6.7). */
-#ifndef SOCKET_URING_OP_SETSOCKOPT
-#define SOCKET_URING_OP_SETSOCKOPT 3
-#endif
-
 void prep_close(struct ring *r, struct io_uring_sqe *sqe, const struct conn *c)
 {
 	if (r->fixed_files)
@@ -191,11 +186,7 @@ void add_reset(struct ring *r, struct conn *c)
 		return;
 	reserve_sqes(r, 2); /* with the close that follows: one chain */
 	sqe = get_sqe(r);
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, c->fd, NULL, 0, 0);
-	sqe->cmd_op = SOCKET_URING_OP_SETSOCKOPT;
-	sqe->addr = (uint64_t)SOL_SOCKET | ((uint64_t)SO_LINGER << 32); /* level, optname */
-	sqe->addr3 = (uint64_t)(uintptr_t)&abort_on_close;               /* optval */
-	sqe->file_index = sizeof(abort_on_close);                        /* optlen */
+	prep_setsockopt(sqe, c->fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
 	sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS | (r->fixed_files ? IOSQE_FIXED_FILE : 0);
 	io_uring_sqe_set_data64(sqe, encode_ud(OP_CANCEL, c->gen, conn_idx(r, c))); /* a failure: nothing owed */
 }

@@ -163,7 +163,6 @@ struct ring {
 	uint64_t next_tick_ms;
 	uint64_t last_activity_ms;
 	uint32_t idle_spins;       /* empty turns of a spinning loop, for the clock */
-	bool parked;               /* the last turn slept: read the clock */
 	uint64_t drain_deadline_ms;
 	bool draining;
 	bool done;

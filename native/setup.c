@@ -205,11 +205,7 @@ static void probe_sock_cmd(struct ring *r)
 	struct io_uring_sqe *sqe = get_sqe(r);
 	struct io_uring_cqe *cqe;
 
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, r->listen_fd, NULL, 0, 0);
-	sqe->cmd_op = 3; /* SOCKET_URING_OP_SETSOCKOPT */
-	sqe->addr = (uint64_t)SOL_SOCKET | ((uint64_t)SO_REUSEADDR << 32);
-	sqe->addr3 = (uint64_t)(uintptr_t)&one;
-	sqe->file_index = sizeof(one);
+	prep_setsockopt(sqe, r->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	io_uring_sqe_set_data64(sqe, 0);
 	if (io_uring_submit_and_wait(&r->uring, 1) < 0 || io_uring_peek_cqe(&r->uring, &cqe) < 0)
 		return;

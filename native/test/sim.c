@@ -4,26 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One own buffer, lent and given back as io.c's pool would. */
-static uint8_t *get_own(void *ctx)
-{
-	struct sim *s = ctx;
-
-	if (s->own_lent)
-		abort(); /* a connection has at most one */
-	s->own_lent = true;
-	return s->own;
-}
-
-static void put_own(void *ctx, uint8_t *buf)
-{
-	struct sim *s = ctx;
-
-	if (!s->own_lent || buf != s->own)
-		abort();
-	s->own_lent = false;
-}
-
 void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests)
 {
 	memset(s, 0, sizeof(*s));
@@ -33,8 +13,9 @@ void sim_open(struct sim *s, bool keep_alive, uint32_t max_requests)
 	s->pol.outcomes = s->outcomes;
 	s->rng = 1;
 	s->bounds = (struct conn_bounds){ .header_ms = 10000, .send_ms = 10000, .idle_ms = 5000, .linger_ms = 5000 };
-	s->env = (struct conn_env){ .policy = &s->pol, .bounds = &s->bounds, .rng = &s->rng, .buf_cap = SIM_CAP + SIM_BUF,
-				    .get_buf = get_own, .put_buf = put_own, .ctx = s };
+	s->env = (struct conn_env){ .policy = &s->pol, .bounds = &s->bounds, .rng = &s->rng, .buf_cap = SIM_CAP + SIM_BUF };
+	s->lender.buf = s->own;
+	fixture_lend(&s->env, &s->lender);
 	conn_open(&s->h, &s->env);
 	s->io = CONN_IO_RECV;
 }

@@ -25,7 +25,7 @@ struct sim {
 	struct conn_tally t;
 	bool own_mode;
 	uint8_t own[SIM_CAP + SIM_BUF];
-	bool own_lent;
+	struct fixture_own lender; /* lends own */
 	uint16_t sent[SIM_MAX_SENT]; /* reply ids */
 	int nsent;
 	int batches;

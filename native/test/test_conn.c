@@ -125,7 +125,7 @@ static void test_drain(void)
 	CHECK(conn_feed(&s.h, (const uint8_t *)GET11, 5, &s.env, &s.t, &taken) == CONN_IO_NONE && taken == 0);
 	s.env.draining = true;
 	CHECK(conn_on_sent(&s.h, &s.env, &s.t, false) == CONN_IO_CLOSE && s.h.state == CONN_CLOSING);
-	CHECK(!conn_is_idle(&s.h));
+	CHECK(s.h.state != CONN_IDLE);
 	/* ... with requests held behind it: they are read, and the next
 	 * response is the last (it closes); the one after it is not answered. */
 	sim_open(&s, true, 0);
@@ -163,7 +163,7 @@ static void test_eof(void)
 	CHECK(conn_on_eof(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 1);
 	sim_open(&s, true, 0); /* idle between requests: a normal end */
 	feed_str(&s, GET11);
-	CHECK(conn_is_idle(&s.h) && conn_on_eof(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 0);
+	CHECK(s.h.state == CONN_IDLE && conn_on_eof(&s.h, &s.env, &s.t) == CONN_IO_CLOSE && s.t.eof_early == 0);
 	sim_open(&s, true, 0); /* mid-header */
 	feed_str(&s, GET11 "GET / HT");
 	conn_on_eof(&s.h, &s.env, &s.t);
@@ -227,7 +227,7 @@ static void check_paths_agree(const char *stream, size_t len, bool keep_alive)
 	CHECK(provided.t.requests == own.t.requests && provided.t.bad_requests == own.t.bad_requests &&
 	      provided.t.too_large == own.t.too_large);
 	CHECK(sim_same_end(provided.h.state, own.h.state));
-	CHECK(!provided.own_lent || provided.h.len); /* an own buffer only while input waits */
+	CHECK(!provided.lender.lent || provided.h.len); /* an own buffer only while input waits */
 }
 
 /* Requests and bodies that cross provided buffers (SIM_BUF bytes each). */
@@ -240,14 +240,14 @@ static void test_across_buffers(void)
 	snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: %0*d\r\n\r\n", (int)sizeof(big) - 46, 0);
 	sim_open(&s, true, 0);
 	feed_str(&s, big);
-	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_KEEP_11) && s.h.state == CONN_IDLE && !s.own_lent);
+	CHECK(s.nsent == 1 && s.sent[0] == rs_reply_of(0, RS_RESP_KEEP_11) && s.h.state == CONN_IDLE && !s.lender.lent);
 	/* 40 pipelined requests over two buffers: all answered, in order. */
 	many[0] = 0;
 	for (int i = 0; i < 40; i++)
 		strcat(many, GET11);
 	sim_open(&s, true, 0);
 	feed_str(&s, many);
-	CHECK(s.nsent == 40 && s.h.state == CONN_IDLE && !s.own_lent);
+	CHECK(s.nsent == 40 && s.h.state == CONN_IDLE && !s.lender.lent);
 	/* A header block over the limit, whatever the buffers: 431. */
 	snprintf(over, sizeof(over), "GET / HTTP/1.1\r\nHost: t\r\nX-Pad: %0*d\r\n\r\n", (int)sizeof(over) - 46, 0);
 	sim_open(&s, true, 0);

@@ -15,25 +15,6 @@
 		}                                                                \
 	} while (0)
 
-static uint8_t *get_own(void *ctx)
-{
-	struct timeline *tl = ctx;
-
-	if (tl->own_lent)
-		abort();
-	tl->own_lent = true;
-	return tl->own;
-}
-
-static void put_own(void *ctx, uint8_t *buf)
-{
-	struct timeline *tl = ctx;
-
-	if (!tl->own_lent || buf != tl->own)
-		abort();
-	tl->own_lent = false;
-}
-
 /* The docs' table (docs/http.md), not conn.c's: what a visit may last. */
 static uint64_t documented_bound(const struct timeline *tl, enum conn_state s)
 {
@@ -114,8 +95,9 @@ void tl_open(struct timeline *tl, bool keep_alive, bool routed)
 		tl->pol.routes = routes;
 	}
 	tl->bounds = (struct conn_bounds){ .header_ms = 1000, .send_ms = 1500, .idle_ms = 700, .linger_ms = 500 };
-	tl->env = (struct conn_env){ .policy = &tl->pol, .bounds = &tl->bounds, .rng = &tl->rng, .buf_cap = TL_CAP * 2,
-				     .get_buf = get_own, .put_buf = put_own, .ctx = tl };
+	tl->env = (struct conn_env){ .policy = &tl->pol, .bounds = &tl->bounds, .rng = &tl->rng, .buf_cap = TL_CAP * 2 };
+	tl->lender.buf = tl->own;
+	fixture_lend(&tl->env, &tl->lender);
 	tl->now = tl->opened = 1000;
 	tl->next_tick = tl->now + TL_TICK;
 	tl->env.now_ms = tl->now;

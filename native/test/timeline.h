@@ -30,7 +30,7 @@ struct timeline {
 	struct conn_env env;
 	struct conn_tally t;
 	uint8_t own[TL_CAP * 2];
-	bool own_lent;
+	struct fixture_own lender; /* lends own */
 	uint64_t now, next_tick, drain_ms, drain_end;
 	enum conn_io io;        /* the step last asked for */
 	bool sending;           /* a send waits for the client to read */

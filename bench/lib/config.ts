@@ -128,3 +128,10 @@ export const BODY = DEFAULT_BODY;
 export const BATCH_1: readonly string[] = ["--mode", "batch", "--rings", "1"];
 /** The canned response as a --route answers it (every server must serve it). */
 export const CANNED_ROUTE = `type=text/html body="${BODY.replace(/\n/g, "\\n")}"`;
+/** A route for `/` answering the canned bytes, with more KEY=VALUEs in extra (" delay=1ms"). */
+export const rootRoute = (status = "200", extra = ""): string[] => ["--route", `/=${status} ${CANNED_ROUTE}${extra}`];
+/** 15 prefix routes that never match, then `/`: every request is compared with all 16. */
+export const sixteenRoutes = (status = "200", extra = ""): string[] => [
+  ...Array.from({ length: 15 }, (_, i) => ["--route", `/miss-${i}/*=${status} ${CANNED_ROUTE}${extra}`]).flat(),
+  ...rootRoute(status, extra),
+];

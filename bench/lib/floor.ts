@@ -86,6 +86,3 @@ export const kernelShare = (r: FloorRun): number => (r.profile.folded.samples ? 
 
 /** The CPU the samples account for over the CPU /proc counted: about 1 when perf saw every thread. */
 export const coverage = (r: FloorRun): number => r.profile.folded.samples / r.profile.hz / r.serverCpuS;
-
-/** Every bucket's µs per request, in table order. */
-export const bucketsUs = (r: FloorRun): number[] => BUCKETS.map((b) => bucketUs(r, b));

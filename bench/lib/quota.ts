@@ -1,7 +1,8 @@
 // Half a CPU each: the cgroup CPU quota (test/cgroup.ts, as a container limit
-// gives it) that the quota, budget, routes and size phases hold servers to, on
-// CPU 1 (taskset), while wrk has CPU 0 to itself. With the client no longer the
-// ceiling, req/s measures what a server does with the CPU it is given.
+// gives it) that the quota, budget, routes, weights, sizes and floor phases
+// hold servers to, on CPU 1 (taskset), while wrk has CPU 0 to itself. With the
+// client no longer the ceiling, req/s measures what a server does with the CPU
+// it is given.
 import { availableParallelism } from "node:os";
 import { quotaUnavailable } from "../../test/lib/cgroup.ts";
 

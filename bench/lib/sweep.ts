@@ -11,6 +11,7 @@ import { log, type Ctx } from "./ctx.ts";
 import { checkStop, checkWrk, loadOnce, retrying, type Load, type LoadRun } from "./measure.ts";
 import { ringDelta, scrapeRings, type RingShare } from "./metrics.ts";
 import { atKillAll } from "./proc.ts";
+import { quotaBlocker } from "./quota.ts";
 import { CLI, launchBun, launchNginx, launchRingside, withTaskset, type Running, type Wrap } from "./servers.ts";
 import { fmt } from "./stats.ts";
 import { runWrk } from "./wrk.ts";
@@ -153,7 +154,7 @@ function wrapFor(row: Row, quota: CpuQuota | undefined): Wrap {
 function startRow(ctx: Ctx, row: Row, conn: ConnMode, quota: CpuQuota | undefined): Promise<Running> {
   const wrap = wrapFor(row, quota);
   const id = `${row.key}/${conn}`;
-  if (row.kind === "ringside") return launchRingside(id, wrap(ringsideCmd(row, conn)), row.env ? { ...(process.env as Record<string, string>), ...row.env } : undefined, row.body);
+  if (row.kind === "ringside") return launchRingside(id, wrap(ringsideCmd(row, conn)), row.env, row.body);
   if (row.kind === "bun") return launchBun(id, row.processes ?? 1, wrap, row.body);
   return launchNginx(id, ctx.tmp, row.processes ?? 1, wrap, row.body);
 }
@@ -245,6 +246,14 @@ function logRun(name: string, round: number, rounds: number, run: RowRun): void 
 /** Every row (of plan.rows, when given) in every connection mode, interleaved, round after round. */
 export function sweep(ctx: Ctx, name: string, rows: readonly Row[], plan: SweepPlan): Promise<SweepResult> {
   return sweepWith<object>(ctx, name, rows, plan, loadOnce);
+}
+
+/** A sweep whose rows run in a CPU quota: skipped, saying why, where no
+ * quota can be set (rows: a function where making them writes files). */
+export function sweepInQuota(ctx: Ctx, name: string, rows: readonly Row[] | (() => readonly Row[]), plan: SweepPlan): Promise<SweepResult> {
+  const blocked = quotaBlocker();
+  if (blocked) return Promise.resolve(skipped(name, blocked));
+  return sweep(ctx, name, typeof rows === "function" ? rows() : rows, plan);
 }
 
 /** The same, each wrk run measured by `load`, whose figures each run carries. */

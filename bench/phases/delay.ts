@@ -3,7 +3,7 @@
 // server on CPU 1 and wrk on CPU 0 without a quota; wrk's latency percentiles
 // against the asked delay. No target: the figures are what docs/http.md quotes.
 import { availableParallelism } from "node:os";
-import { BATCH_1, CANNED_ROUTE } from "../lib/config.ts";
+import { BATCH_1, rootRoute } from "../lib/config.ts";
 import { figure, has } from "../lib/rows.ts";
 import { fmt } from "../lib/stats.ts";
 import { skipped, sweep, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
@@ -19,7 +19,7 @@ const DELAY_ROWS: readonly Row[] = DELAYS_MS.map((ms) => ({
   key: delayKey(ms),
   label: ms ? `ringside batch, delay=${ms}ms` : "ringside batch, no delay",
   kind: "ringside",
-  flags: [...BATCH_1, "--route", `/=200 ${CANNED_ROUTE}${ms ? ` delay=${ms}ms` : ""}`],
+  flags: [...BATCH_1, ...rootRoute("200", ms ? ` delay=${ms}ms` : "")],
   serverCpus: "1",
   clientCpus: "0",
 }));

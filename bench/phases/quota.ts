@@ -5,10 +5,10 @@
 // which must pick batch with 1 ring from that quota. Beside the ratios: the
 // same ratios per server CPU-second from the wrk matrix, where no server has a quota.
 import { CONN_MODES, type ConnMode } from "../lib/config.ts";
-import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
+import { QUOTA_CPUS, QUOTA_PLACE } from "../lib/quota.ts";
 import { connsOf, has, layouts, ratio } from "../lib/rows.ts";
 import { fmtSpread } from "../lib/stats.ts";
-import { skipped, sweep, sweepPlan, type Row, type RowInfo, type RowRun, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
+import { sweepInQuota, sweepPlan, type Row, type RowInfo, type RowRun, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
 import { table, targetLines } from "../report/md.ts";
 import { cell, clientBound, otherWork, reqRatioTarget, rowList, serverCores, sizesLine, usPerReq } from "../report/rows.ts";
 import { matrix, matrixPerCpu } from "./matrix.ts";
@@ -99,10 +99,7 @@ function section({ plan, result: p }: Done<SweepPlan, SweepResult>, run: Results
 export const quota: Phase<SweepPlan, SweepResult> = {
   name: "quota",
   plan: (quick) => sweepPlan(quick, CONN_MODES, ["nginx", "batch", "default"]),
-  run: async (ctx, plan) => {
-    const blocked = quotaBlocker();
-    return blocked ? skipped("quota", blocked) : sweep(ctx, "quota", QUOTA_ROWS, plan);
-  },
+  run: (ctx, plan) => sweepInQuota(ctx, "quota", QUOTA_ROWS, plan),
   targets: ({ result }) => quotaTargets(result),
   section,
 };

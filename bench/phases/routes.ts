@@ -2,21 +2,19 @@
 // with no route, with one route (/), and with 16 (15 prefix routes that do not
 // match, then /, so every request is compared with all 16), all answering the
 // canned bytes; each held to half a CPU so that req/s is the server's cost.
-import { BATCH_1, CANNED_ROUTE, type ConnMode } from "../lib/config.ts";
-import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
+import { BATCH_1, rootRoute, sixteenRoutes, type ConnMode } from "../lib/config.ts";
+import { QUOTA_CPUS, QUOTA_PLACE } from "../lib/quota.ts";
 import { connsOf, has } from "../lib/rows.ts";
-import { skipped, sweep, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
+import { sweepInQuota, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
 import { targetLines } from "../report/md.ts";
 import { briefSizesLine, quotaTable, reqRatioTarget } from "../report/rows.ts";
 import type { Done, Phase, Target } from "./phase.ts";
 
-const misses = Array.from({ length: 15 }, (_, i) => ["--route", `/miss-${i}/*=200 ${CANNED_ROUTE}`]).flat();
-const root = ["--route", `/=200 ${CANNED_ROUTE}`];
 
 const ROUTES_ROWS: readonly Row[] = [
   { key: "none", label: "ringside batch, no route", kind: "ringside", flags: BATCH_1, ...QUOTA_PLACE },
-  { key: "route1", label: "ringside batch, 1 route", kind: "ringside", flags: [...BATCH_1, ...root], ...QUOTA_PLACE },
-  { key: "route16", label: "ringside batch, 16 routes (the match is the last)", kind: "ringside", flags: [...BATCH_1, ...misses, ...root], ...QUOTA_PLACE },
+  { key: "route1", label: "ringside batch, 1 route", kind: "ringside", flags: [...BATCH_1, ...rootRoute()], ...QUOTA_PLACE },
+  { key: "route16", label: "ringside batch, 16 routes (the match is the last)", kind: "ringside", flags: [...BATCH_1, ...sixteenRoutes()], ...QUOTA_PLACE },
 ];
 
 /** Matching 16 routes costs at most 3% of the throughput of matching one. */
@@ -54,10 +52,7 @@ function section({ plan, result: p }: Done<SweepPlan, SweepResult>): string[] {
 export const routes: Phase<SweepPlan, SweepResult> = {
   name: "routes",
   plan: (quick) => sweepPlan(quick, ["keep-alive", "pipelined"], ["route1", "route16"]),
-  run: async (ctx, plan) => {
-    const blocked = quotaBlocker();
-    return blocked ? skipped("routes", blocked) : sweep(ctx, "routes", ROUTES_ROWS, plan);
-  },
+  run: (ctx, plan) => sweepInQuota(ctx, "routes", ROUTES_ROWS, plan),
   targets: ({ result }) => routesTargets(result),
   section,
 };

@@ -5,11 +5,11 @@
 // Bun.serve from a static route. Per size: req/s, same-round ratios to each peer,
 // and server CPU per request and per body byte.
 import { BATCH_1 } from "../lib/config.ts";
-import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
+import { QUOTA_CPUS, QUOTA_PLACE } from "../lib/quota.ts";
 import { has, ratio } from "../lib/rows.ts";
 import { bodyFile } from "../lib/servers.ts";
 import { fmtSpread } from "../lib/stats.ts";
-import { skipped, sweep, sweepPlan, type Row, type RowRun, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
+import { sweepInQuota, sweepPlan, type Row, type RowRun, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
 import { table, targetLines } from "../report/md.ts";
 import { cell, clientBound, otherWork, serverCores, sizesLine, usPerReq } from "../report/rows.ts";
 import type { Done, Phase, Target } from "./phase.ts";
@@ -110,10 +110,7 @@ function section(done: SizesRecord): string[] {
 export const sizes: Phase<SizesPlan, SweepResult> = {
   name: "sizes",
   plan: (quick) => ({ ...sweepPlan(quick, ["keep-alive"]), bytes: quick ? QUICK_BYTES : FULL_BYTES }),
-  run: async (ctx, plan) => {
-    const blocked = quotaBlocker();
-    return blocked ? skipped("sizes", blocked) : sweep(ctx, "sizes", rows(ctx.tmp, plan), plan);
-  },
+  run: (ctx, plan) => sweepInQuota(ctx, "sizes", () => rows(ctx.tmp, plan), plan),
   targets,
   section,
 };

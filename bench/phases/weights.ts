@@ -6,26 +6,22 @@
 // a delay of 0 ms drawn for half, faults at 0%. So every request takes the
 // draws, and half the replies are put together when sent (status line,
 // header tail, length, body in one sendmsg) instead of the prebuilt bytes.
-import { BATCH_1, CANNED_ROUTE, type ConnMode } from "../lib/config.ts";
-import { QUOTA_CPUS, QUOTA_PLACE, quotaBlocker } from "../lib/quota.ts";
+import { BATCH_1, sixteenRoutes, type ConnMode } from "../lib/config.ts";
+import { QUOTA_CPUS, QUOTA_PLACE } from "../lib/quota.ts";
 import { connsOf, has } from "../lib/rows.ts";
-import { skipped, sweep, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
+import { sweepInQuota, sweepPlan, type Row, type SweepPlan, type SweepResult } from "../lib/sweep.ts";
 import { targetLines } from "../report/md.ts";
 import { briefSizesLine, quotaTable, reqRatioTarget } from "../report/rows.ts";
 import type { Done, Phase, Target } from "./phase.ts";
 
 /** What each weighted route adds to its static twin. */
 export const WEIGHTS = "delay=0ms@50% fault=reset@0%,close@0%,hang@0%";
-const routes = (status: string, extra: string): string[] => [
-  ...Array.from({ length: 15 }, (_, i) => ["--route", `/miss-${i}/*=${status} ${CANNED_ROUTE}${extra}`]).flat(),
-  "--route", `/=${status} ${CANNED_ROUTE}${extra}`,
-];
 
 /** The weighted row's flags (besides the layout). */
-export const WEIGHTS_FLAGS: readonly string[] = routes("200,201@50%", ` ${WEIGHTS}`);
+export const WEIGHTS_FLAGS: readonly string[] = sixteenRoutes("200,201@50%", ` ${WEIGHTS}`);
 
 const WEIGHTS_ROWS: readonly Row[] = [
-  { key: "static16", label: "ringside batch, 16 static routes", kind: "ringside", flags: [...BATCH_1, ...routes("200", "")], ...QUOTA_PLACE },
+  { key: "static16", label: "ringside batch, 16 static routes", kind: "ringside", flags: [...BATCH_1, ...sixteenRoutes()], ...QUOTA_PLACE },
   { key: "weighted16", label: "ringside batch, the 16 routes weighted (201 half the time)", kind: "ringside", flags: [...BATCH_1, ...WEIGHTS_FLAGS], ...QUOTA_PLACE },
 ];
 
@@ -61,10 +57,7 @@ export const weights: Phase<SweepPlan, SweepResult> = {
   name: "weights",
   // Quick: two interleaved rounds of 1 s, a few seconds in all.
   plan: (quick) => (quick ? { ...sweepPlan(true, ["keep-alive"]), rounds: 2 } : sweepPlan(false, ["keep-alive", "pipelined"])),
-  run: async (ctx, plan) => {
-    const blocked = quotaBlocker();
-    return blocked ? skipped("weights", blocked) : sweep(ctx, "weights", WEIGHTS_ROWS, plan);
-  },
+  run: (ctx, plan) => sweepInQuota(ctx, "weights", WEIGHTS_ROWS, plan),
   targets: ({ result }) => weightsTargets(result),
   section,
 };

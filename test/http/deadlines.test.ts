@@ -77,6 +77,23 @@ const ROWS: Row[] = [
     fill: "x",
   },
   {
+    state: "sending the last response to a client that does not read",
+    args: () => ["--body-file", bigFile],
+    enter: async (c) => {
+      c.sock.pause();
+      c.write(GET11_CLOSE);
+    },
+    counter: () => "send_timeouts",
+    fill: "x",
+  },
+  {
+    state: "hanging (fault=hang: no response)",
+    args: () => ["--route", "/hang=200 fault=hang@100%"],
+    enter: async (c) => c.write("GET /hang HTTP/1.1\r\nHost: t\r\n\r\n"),
+    counter: () => "header_timeouts",
+    fill: "h",
+  },
+  {
     state: "idle between keep-alive requests",
     args: () => ["--max-header-size", "1048576"],
     enter: async (c) => {

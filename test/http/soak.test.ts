@@ -27,7 +27,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startServer, stopClean, type Running } from "../lib/helpers.ts";
 import { counters } from "../lib/proc.ts";
-import { broken, FLAKY_ROUTE, goodClient, hostileClient, type GoodOutcome, type HostileKind } from "../lib/churn.ts";
+import { broken, FLAKY_ROUTE, flakyRings, goodClient, hostileClient, HOSTILE_KINDS, type GoodOutcome, type HostileKind } from "../lib/churn.ts";
 
 const SCRIPT = join(import.meta.dir, "..", "lib", "wrk-quota.lua");
 const TOTAL = 200_000;
@@ -153,14 +153,11 @@ const CHURN_REQUESTS_EACH = 8;
 const CHURN_HOSTILE_LOOPS = 8;
 /** One slow-body client in every 9 hostile ones: it holds its slot until
  * --header-timeout; one flaky one, whose route resets, closes or hangs. */
-const CHURN_KINDS: readonly HostileKind[] = [
-  "bad-then-half-close", "bad-then-close", "chunked-then-half-close", "too-large-then-half-close",
-  "chunked-then-close", "reset-mid-request", "half-close-mid-header", "slow-body", "flaky",
-];
+const CHURN_KINDS: readonly HostileKind[] = [...HOSTILE_KINDS, "slow-body"];
 
 describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
   test(`churn: ${CHURN_GOOD_CONNECTIONS} keep-alive clients and hostile ones that leave every way, on ${CHURN_SLOTS} slots: nothing lost, counters add up`, async () => {
-    await using s = await startServer(["--mode", mode, "--keep-alive", "--max-connections", String(CHURN_SLOTS), "--header-timeout", "1s", ...FLAKY_ROUTE]);
+    await using s = await startServer(["--mode", mode, ...flakyRings(mode), "--keep-alive", "--max-connections", String(CHURN_SLOTS), "--header-timeout", "1s", ...FLAKY_ROUTE]);
     const made: Record<HostileKind, number> = Object.fromEntries(CHURN_KINDS.map((k) => [k, 0])) as Record<HostileKind, number>;
     let running = true;
     const hostile = Array.from({ length: CHURN_HOSTILE_LOOPS }, async (_, w) => {

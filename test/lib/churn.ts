@@ -53,9 +53,14 @@ export type HostileKind =
  * without a response, or a hang until --header-timeout cuts it. Only this
  * route draws, so the seed fixes each ring's sequence: with 1988 ring 0's
  * first three flaky requests draw hang, close, reset and ring 1's reset,
- * close, hang. Five flaky requests on at most two rings draw every fault; a
- * random seed leaves a 1 in 4 chance that 13 of them never hang. */
+ * close, hang. Five flaky requests on at most two rings draw every fault
+ * (flakyRings pins them: auto picks one ring per CPU); a random seed leaves a
+ * 1 in 4 chance that 13 of them never hang. */
 export const FLAKY_ROUTE = ["--seed", "1988", "--route", "/flaky=200,503@20% fault=reset@25%,close@25%,hang@10%"];
+
+/** The rings a churn server runs: two where the mode shares CPUs well, one
+ * spinning ring (a second would take the clients' CPU here). */
+export const flakyRings = (mode: string): string[] => ["--rings", mode === "spin" ? "1" : "2"];
 
 /** The kinds that leave at once (or as soon as the server ends it: "flaky" but
  * when it hangs); "slow-body" waits to be cut by --header-timeout. */

@@ -7,7 +7,7 @@
 // closes and hangs (cut at --header-timeout) free their slots too.
 import { describe, expect, test } from "bun:test";
 import { startServer, stopClean } from "../lib/helpers.ts";
-import { broken, FLAKY_ROUTE, goodClient, hostileClient, HOSTILE_KINDS, type GoodOutcome } from "../lib/churn.ts";
+import { broken, FLAKY_ROUTE, flakyRings, goodClient, hostileClient, HOSTILE_KINDS, type GoodOutcome } from "../lib/churn.ts";
 
 const SLOTS = 4;
 const HOSTILE_LOOPS = 4;
@@ -17,7 +17,7 @@ const REQUESTS_EACH = 4;
 
 describe.each(["spin", "sqpoll", "batch"])("%s mode", (mode) => {
   test(`${GOOD_CLIENTS} keep-alive clients queue for ${SLOTS} slots that hostile clients keep freeing: every response arrives, no connection is cut`, async () => {
-    await using s = await startServer(["--mode", mode, "--keep-alive", "--max-connections", String(SLOTS), "--header-timeout", "5s", ...FLAKY_ROUTE]);
+    await using s = await startServer(["--mode", mode, ...flakyRings(mode), "--keep-alive", "--max-connections", String(SLOTS), "--header-timeout", "5s", ...FLAKY_ROUTE]);
     let running = true;
     let hostileDone = 0;
     const hostile = Array.from({ length: HOSTILE_LOOPS }, async (_, w) => {

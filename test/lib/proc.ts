@@ -56,8 +56,20 @@ async function collect(stream: ReadableStream<Uint8Array>, into: { text: string 
   for await (const chunk of stream) into.text += decoder.decode(chunk, { stream: true });
 }
 
+/** Captured children still running, for killStrays. */
+const running = new Set<Piped>();
+
+/** SIGKILLs every captured child still running: bun test calls it when the
+ * run ends (test/setup.ts), so a test that fails before disposing of its
+ * server, or leaves a sibling's mid-way, leaves none behind. */
+export function killStrays(): void {
+  for (const p of running) if (p.exitCode === null) p.kill("SIGKILL");
+}
+
 export function spawnCaptured(cmd: string[], opts: SpawnOptions = {}): Captured {
   const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
   const out = { text: "" };
   const err = { text: "" };
   const done = Promise.all([collect(proc.stdout, out), collect(proc.stderr, err), proc.exited]).then(([, , code]) => code);
